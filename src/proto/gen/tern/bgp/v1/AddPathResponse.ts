@@ -1,0 +1,8 @@
+// Original file: proto/tern/bgp/v1/bgp.proto
+
+
+export interface AddPathResponse {
+}
+
+export interface AddPathResponse__Output {
+}

@@ -1,0 +1,15 @@
+// Original file: proto/tern/bgp/v1/bgp.proto
+
+import type { PeerState as _tern_bgp_v1_PeerState, PeerState__Output as _tern_bgp_v1_PeerState__Output } from '../../../tern/bgp/v1/PeerState.js';
+
+export interface PeerEvent {
+  'peer'?: (_tern_bgp_v1_PeerState | null);
+  'previousState'?: (string);
+  'reason'?: (string);
+}
+
+export interface PeerEvent__Output {
+  'peer': (_tern_bgp_v1_PeerState__Output | null);
+  'previousState': (string);
+  'reason': (string);
+}

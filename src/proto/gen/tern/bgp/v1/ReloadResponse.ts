@@ -1,0 +1,10 @@
+// Original file: proto/tern/bgp/v1/bgp.proto
+
+
+export interface ReloadResponse {
+  'changedPeers'?: (string)[];
+}
+
+export interface ReloadResponse__Output {
+  'changedPeers': (string)[];
+}
