@@ -66,7 +66,8 @@ export function daemonCommand(name: string, description: string): Command {
     .addOption(new Option('--etcd-prefix <prefix>', 'etcd key prefix (env TERN_ETCD_PREFIX)'))
     .addOption(new Option('--grpc-socket <path>', 'gRPC unix socket ("" for none)'))
     .addOption(new Option('--grpc-tcp <host:port>', 'gRPC TCP listen address'))
-    .addOption(new Option('--ops-listen <host:port>', 'metrics/health/ready HTTP listen address'));
+    .addOption(new Option('--ops-listen <host:port>', 'metrics/health/ready HTTP listen address'))
+    .addOption(new Option('--check-config', 'validate the configuration, print it as JSON and exit'));
 }
 
 /** Runs a daemon until SIGTERM/SIGINT. Configuration errors exit 2 with one line per bad field. */
@@ -74,12 +75,17 @@ export async function runDaemon<S extends z.ZodType>(spec: DaemonSpec<S>, argv =
   const cmd = daemonCommand(spec.name, spec.description);
   cmd.parse(argv);
   const opts = cmd.opts<Record<string, string | undefined>>();
+  const check = Boolean((opts as Record<string, unknown>).checkConfig);
   let cfg: z.infer<S>;
   try {
     cfg = loadConfig(spec.schema, { file: opts.config, env: process.env, flags: flagsLayer(opts) });
   } catch (e) {
     process.stderr.write(`${spec.name}: ${isTernError(e) ? e.message : String(e)}\n`);
     process.exit(2);
+  }
+  if (check) {
+    process.stdout.write(`${JSON.stringify(cfg, null, 2)}\n`);
+    process.exit(0);
   }
   const c = cfg as { logLevel: string; ops: { listen: string } };
   const log = initLogger({ name: spec.name, level: c.logLevel });

@@ -1,0 +1,26 @@
+# One image for every Tern binary: tern, tern-bgpd, tern-rrd, tern-agentd, tern-dnsd, tern-cni.
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY proto proto
+COPY src src
+COPY daemons daemons
+COPY bench bench
+COPY fuzz fuzz
+COPY test test
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables bird2 \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/tern
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules node_modules
+COPY --from=build /src/dist dist
+COPY proto proto
+COPY deploy/config /etc/tern
+RUN for b in tern tern-bgpd tern-rrd tern-agentd tern-dnsd tern-cni; do \
+      printf '#!/bin/sh\nexec node /opt/tern/dist/daemons/%s.js "$@"\n' "$b" > /usr/local/bin/$b; \
+      chmod +x /usr/local/bin/$b; done
