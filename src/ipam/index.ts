@@ -25,7 +25,7 @@ import { Block, type Allocation } from './block.js';
 import { normalizePool, type Pool } from './pool.js';
 import { decodeHandle, encodeAffinity, encodeHandle, validateHandle, validateNode, type HandleIp, type HandleRecord } from './records.js';
 import type { BlockReport, IpamReport, PoolReport } from './report.js';
-import { matches } from './selector.js';
+import { matchSelector } from '../resources/selector.js';
 import { cas, snapshot, type Guard, type Kv, type Write } from './store.js';
 
 export type { IpamReport, PoolReport, BlockReport } from './report.js';
@@ -444,7 +444,7 @@ export class Ipam {
       if (!out.length) throw new TernError('TERN_ERR_IPAM', `none of the requested pools (${req.pools.join(', ')}) is ${familyName(f)}`);
       return out;
     }
-    const out = fam.filter((p) => !p.disabled && matches(p.selector, labels));
+    const out = fam.filter((p) => !p.disabled && matchSelector(p.selector, labels));
     if (!out.length) {
       throw new TernError('TERN_ERR_IPAM', `no enabled ${familyName(f)} pool selects node ${req.node}` + (fam.length ? ` (pools: ${fam.map((p) => `${p.name} ${p.disabled ? 'disabled' : `nodeSelector ${p.nodeSelector}`}`).join('; ')})` : ''));
     }

@@ -2,7 +2,7 @@
 // normalised pool or an error value out. Only the fields named here are looked at, so the
 // full resource schema can grow without touching IPAM.
 import { bitsOf, formatCidr, parseCidr, type Cidr, type Family } from '../net/ip.js';
-import { parseSelector, type Selector } from './selector.js';
+import { parseSelector, type Selector } from '../resources/selector.js';
 
 /** The stored JSON shape, as far as IPAM cares (see the IPPool shape of the resources). */
 export interface StoredPool {
@@ -71,7 +71,7 @@ export function normalizePool(raw: unknown): PoolResult {
       strictAffinity: spec.strictAffinity === true,
       disabled: spec.disabled === true,
       nodeSelector,
-      selector: sel.selector,
+      selector: sel.value,
     },
   };
 }
