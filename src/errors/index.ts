@@ -11,6 +11,7 @@ export const ErrorCodes = {
   TERN_ERR_DATASTORE: 'etcd could not be reached or answered with an error',
   TERN_ERR_USAGE: 'a command was called with bad arguments',
   TERN_ERR_LAB: 'the network-namespace lab could not be built or torn down',
+  TERN_ERR_BFD: 'a BFD peer is misconfigured or its sockets could not be opened',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
