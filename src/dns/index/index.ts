@@ -1,0 +1,2 @@
+export * from './dns-index.js';
+export * from './strip.js';
