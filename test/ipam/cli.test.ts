@@ -1,30 +1,20 @@
 // `tern ipam` run in-process against a real etcd, output captured from the passed streams.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Etcd3 } from 'etcd3';
+import { describe, expect, it } from 'vitest';
+import { useEtcd } from '../helpers/etcd.js';
 import { Command } from 'commander';
-import { EtcdServer } from '../../src/lab/etcd.js';
 import { Ipam } from '../../src/ipam/index.js';
 import type { IpamReport } from '../../src/ipam/report.js';
 import { ipamCommand } from '../../src/cli/ipam.js';
 import type { Keys } from '../../src/datastore/keys.js';
 import { checkState, freshKeys, putNode, putPool } from './helpers.js';
 
-const server = new EtcdServer();
-let client: Etcd3;
-beforeAll(async () => {
-  await server.start();
-  client = new Etcd3({ hosts: server.endpoint });
-});
-afterAll(async () => {
-  client?.close();
-  await server.destroy();
-});
+const etcd = useEtcd();
 
 async function run(keys: Keys, ...args: string[]): Promise<{ out: string; err: string; error?: unknown }> {
   let out = '';
   let err = '';
   const program = new Command('tern').exitOverride();
-  const cmd = ipamCommand(async () => ({ client, keys, store: undefined }), { out: { write: (s: string) => (out += s) }, err: { write: (s: string) => (err += s) } });
+  const cmd = ipamCommand(async () => ({ client: etcd.client, keys, store: undefined }), { out: { write: (s: string) => (out += s) }, err: { write: (s: string) => (err += s) } });
   program.addCommand(cmd);
   cmd.exitOverride();
   for (const c of cmd.commands) c.exitOverride();
@@ -39,8 +29,8 @@ async function run(keys: Keys, ...args: string[]): Promise<{ out: string; err: s
 describe('tern ipam', () => {
   it('show prints a table per block with pool totals, JSON with -o json, and filters by node', async () => {
     const keys = freshKeys();
-    await putPool(client, keys, 'default', { cidr: '10.244.0.0/24', blockSize: 28 });
-    const ipam = new Ipam(client, keys);
+    await putPool(etcd.client, keys, 'default', { cidr: '10.244.0.0/24', blockSize: 28 });
+    const ipam = new Ipam(etcd.client, keys);
     for (let i = 0; i < 3; i++) await ipam.assign({ handle: `a${i}.eth0`, node: 'node-a' });
     await ipam.assign({ handle: 'b0.eth0', node: 'node-b' });
 
@@ -66,9 +56,9 @@ describe('tern ipam', () => {
 
   it('release frees a handle; lookup names the holder; gc frees addresses of nodes that are gone', async () => {
     const keys = freshKeys();
-    await putPool(client, keys, 'default', { cidr: '10.245.0.0/24' });
-    await putNode(client, keys, 'alive');
-    const ipam = new Ipam(client, keys);
+    await putPool(etcd.client, keys, 'default', { cidr: '10.245.0.0/24' });
+    await putNode(etcd.client, keys, 'alive');
+    const ipam = new Ipam(etcd.client, keys);
     const r = await ipam.assign({ handle: 'x.eth0', node: 'alive', attrs: { pod: 'web' } });
     const keep = await ipam.assign({ handle: 'k.eth0', node: 'alive' });
     const gone = await ipam.assign({ handle: 'g.eth0', node: 'gone' });
@@ -82,10 +72,10 @@ describe('tern ipam', () => {
 
     const dry = (await run(keys, 'gc', '--dry-run')).out;
     expect(dry).toContain(`g.eth0 (node gone: ${gone.ipv4})`);
-    expect((await checkState(client, keys)).handles.has('g.eth0')).toBe(true);
+    expect((await checkState(etcd.client, keys)).handles.has('g.eth0')).toBe(true);
     const done = (await run(keys, 'gc')).out;
     expect(done).toContain('released 1 address:');
-    const s = await checkState(client, keys);
+    const s = await checkState(etcd.client, keys);
     expect([...s.handles.keys()]).toEqual(['k.eth0']);
     expect(s.allocations.map((a) => a.ip)).toEqual([keep.ipv4]);
     expect((await run(keys, 'gc')).out).toBe('nothing to release\n');

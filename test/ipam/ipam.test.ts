@@ -1,29 +1,18 @@
 // IPAM against a real etcd: assignment order (affine, claim, adopt, borrow, exhausted),
 // idempotency, release, releaseNode, gc, IPv6 blocks, lookups and the report.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Etcd3 } from 'etcd3';
-import { EtcdServer } from '../../src/lab/etcd.js';
+import { describe, expect, it } from 'vitest';
+import { useEtcd } from '../helpers/etcd.js';
 import { Ipam } from '../../src/ipam/index.js';
 import { isTernError, type TernError } from '../../src/errors/index.js';
 import { cidrContainsIp, parseCidr, parseIp } from '../../src/net/ip.js';
 import { checkState, freshKeys, putNode, putPool } from './helpers.js';
 
-const server = new EtcdServer();
-let client: Etcd3;
-
-beforeAll(async () => {
-  await server.start();
-  client = new Etcd3({ hosts: server.endpoint });
-});
-afterAll(async () => {
-  client?.close();
-  await server.destroy();
-});
+const etcd = useEtcd();
 
 async function setup(pools: Record<string, Record<string, unknown>>) {
   const keys = freshKeys();
-  for (const [name, spec] of Object.entries(pools)) await putPool(client, keys, name, spec);
-  return { keys, ipam: new Ipam(client, keys) };
+  for (const [name, spec] of Object.entries(pools)) await putPool(etcd.client, keys, name, spec);
+  return { keys, ipam: new Ipam(etcd.client, keys) };
 }
 
 async function rejects(p: Promise<unknown>): Promise<TernError> {
@@ -55,7 +44,7 @@ describe('assign and release', () => {
     const r3 = await ipam.assign({ handle: 'c3.eth0', node: 'n2' });
     expect(r3.blocks).toEqual(['10.244.0.64/26']);
 
-    const s = await checkState(client, keys);
+    const s = await checkState(etcd.client, keys);
     expect(s.allocations).toHaveLength(3);
     expect(s.affinities.get('n1')).toEqual(['10.244.0.0/26']);
     expect(s.affinities.get('n2')).toEqual(['10.244.0.64/26']);
@@ -65,7 +54,7 @@ describe('assign and release', () => {
     expect(await ipam.release('c1.eth0')).toEqual([r.ipv4]);
     expect(await ipam.release('c1.eth0')).toEqual([]);
     expect(await ipam.release('never-assigned.eth0')).toEqual([]);
-    const s2 = await checkState(client, keys);
+    const s2 = await checkState(etcd.client, keys);
     expect(s2.allocations.map((a) => a.handle).sort()).toEqual(['c2.eth0', 'c3.eth0']);
     // The node keeps its (now partly free) block; the freed address is not the next one given.
     const r4 = await ipam.assign({ handle: 'c4.eth0', node: 'n1' });
@@ -98,11 +87,11 @@ describe('assign and release', () => {
     const v6only = await ipam.assign({ handle: 'd3.eth0', node: 'n1', ipv4: false, ipv6: true });
     expect(v6only.ipv4).toBeUndefined();
 
-    const s = await checkState(client, keys);
+    const s = await checkState(etcd.client, keys);
     expect(s.handles.get('d2.eth0')?.ips).toHaveLength(2);
     const freed = await ipam.release('d2.eth0');
     expect(freed.sort()).toEqual([both.ipv4!, both.ipv6!].sort());
-    expect((await checkState(client, keys)).allocations).toHaveLength(3);
+    expect((await checkState(etcd.client, keys)).allocations).toHaveLength(3);
   });
 
   it('uses /122 blocks for IPv6 and claims the next one when a block is full', async () => {
@@ -114,7 +103,7 @@ describe('assign and release', () => {
     expect(ips).toContain('fd00:6::');
     expect(ips).toContain('fd00:6::3f');
     expect(ips[64]).toBe('fd00:6::40');
-    const s = await checkState(client, keys);
+    const s = await checkState(etcd.client, keys);
     expect(s.affinities.get('n1')?.sort()).toEqual(['fd00:6::/122', 'fd00:6::40/122']);
     expect((await ipam.lookup('fd00:6::40'))?.handle).toBe('v6-64.eth0');
   });
@@ -122,12 +111,12 @@ describe('assign and release', () => {
   it('keeps existing blocks when the pool\'s blockSize changes and claims new ones around them', async () => {
     const { keys, ipam } = await setup({ p: { cidr: '10.11.0.0/24', blockSize: 28 } });
     await ipam.assign({ handle: 'old.eth0', node: 'n1' });
-    await putPool(client, keys, 'p', { cidr: '10.11.0.0/24', blockSize: 26 });
+    await putPool(etcd.client, keys, 'p', { cidr: '10.11.0.0/24', blockSize: 26 });
     // The /26 at .0 would overlap the /28 still in use: the next free /26 is .64.
     expect((await ipam.assign({ handle: 'new.eth0', node: 'n2' })).blocks).toEqual(['10.11.0.64/26']);
     // n1 keeps using its /28.
     expect((await ipam.assign({ handle: 'old2.eth0', node: 'n1' })).blocks).toEqual(['10.11.0.0/28']);
-    await checkState(client, keys);
+    await checkState(etcd.client, keys);
   });
 
   it('picks pools by node selector, uses a named pool even when its selector excludes the node, skips disabled pools', async () => {
@@ -137,9 +126,9 @@ describe('assign and release', () => {
       special: { cidr: '10.30.0.0/24', nodeSelector: '!all()' },
       off: { cidr: '10.40.0.0/24', disabled: true },
     });
-    await putNode(client, keys, 'na', { zone: 'a' });
-    await putNode(client, keys, 'nb', { zone: 'b' });
-    await putNode(client, keys, 'nedge', { zone: 'b', edge: 'true' });
+    await putNode(etcd.client, keys, 'na', { zone: 'a' });
+    await putNode(etcd.client, keys, 'nb', { zone: 'b' });
+    await putNode(etcd.client, keys, 'nedge', { zone: 'b', edge: 'true' });
     expect(inside('10.10.0.0/24', (await ipam.assign({ handle: 'a.eth0', node: 'na' })).ipv4!)).toBe(true);
     expect(inside('10.20.0.0/24', (await ipam.assign({ handle: 'b.eth0', node: 'nb' })).ipv4!)).toBe(true);
     const none = await rejects(ipam.assign({ handle: 'e.eth0', node: 'nedge' }));
@@ -161,7 +150,7 @@ describe('borrowing, strict affinity and exhaustion', () => {
     const { keys, ipam } = await setup(tiny());
     for (const n of ['n1', 'n2', 'n3', 'n4']) await ipam.assign({ handle: `${n}-0.eth0`, node: n });
     const r = await ipam.assign({ handle: 'n5-0.eth0', node: 'n5' });
-    const s = await checkState(client, keys);
+    const s = await checkState(etcd.client, keys);
     const a = s.allocations.find((x) => x.handle === 'n5-0.eth0')!;
     expect(a.ip).toBe(r.ipv4);
     expect(a.node).toBe('n5');
@@ -191,7 +180,7 @@ describe('borrowing, strict affinity and exhaustion', () => {
     expect(e.code).toBe('TERN_ERR_IPAM_EXHAUSTED');
     expect(e.message).toMatch(/no free IPv4 address for node n3 .* in pool tiny \(10\.50\.0\.0\/28, \/30 blocks\)/);
     // Nothing half-written by the failed request.
-    expect((await checkState(client, keys)).handles.has('h16.eth0')).toBe(false);
+    expect((await checkState(etcd.client, keys)).handles.has('h16.eth0')).toBe(false);
     await ipam.release('h5.eth0');
     expect((await ipam.assign({ handle: 'h16.eth0', node: 'n3' })).ipv4).toBe(got[5]);
   });
@@ -200,7 +189,7 @@ describe('borrowing, strict affinity and exhaustion', () => {
     const { keys, ipam } = await setup({ v4: { cidr: '10.60.0.0/30', blockSize: 30 }, v6: { cidr: 'fd00:60::/64' } });
     for (let i = 0; i < 4; i++) await ipam.assign({ handle: `f${i}.eth0`, node: 'n1' });
     expect((await rejects(ipam.assign({ handle: 'ds.eth0', node: 'n1', ipv6: true }))).code).toBe('TERN_ERR_IPAM_EXHAUSTED');
-    const s = await checkState(client, keys);
+    const s = await checkState(etcd.client, keys);
     expect(s.handles.has('ds.eth0')).toBe(false);
     expect(s.blocks.filter((b) => b.cidr.family === 6)).toHaveLength(0);
   });
@@ -219,7 +208,7 @@ describe('releaseNode, gc, lookup, show', () => {
     expect(b6.blocks).toEqual(['10.70.0.4/30']);
 
     expect(await ipam.releaseNode('n1')).toEqual({ blocks: 1, addresses: 4 });
-    let s = await checkState(client, keys);
+    let s = await checkState(etcd.client, keys);
     expect(s.allocations.filter((a) => a.node === 'n1')).toHaveLength(0);
     expect([...s.handles.values()].filter((h) => h.node === 'n1')).toHaveLength(0);
     expect(s.affinities.has('n1')).toBe(false);
@@ -231,12 +220,12 @@ describe('releaseNode, gc, lookup, show', () => {
     // A node arriving now adopts the block left without affinity.
     const n3 = await ipam.assign({ handle: 'n3-0.eth0', node: 'n3' });
     expect(n3.blocks).toEqual(['10.70.0.0/30']);
-    s = await checkState(client, keys);
+    s = await checkState(etcd.client, keys);
     expect(s.affinities.get('n3')).toEqual(['10.70.0.0/30']);
 
     expect(await ipam.releaseNode('n3')).toEqual({ blocks: 1, addresses: 1 });
     expect(await ipam.releaseNode('n2')).toEqual({ blocks: 1, addresses: 4 });
-    s = await checkState(client, keys);
+    s = await checkState(etcd.client, keys);
     // A lost its last (borrowed) address with n2 and had no node: deleted. B was emptied: deleted.
     expect(s.blocks).toHaveLength(0);
     expect(s.handles.size).toBe(0);
@@ -248,7 +237,7 @@ describe('releaseNode, gc, lookup, show', () => {
     const ips = new Map<string, string>();
     for (let i = 0; i < 6; i++) ips.set(`g${i}.eth0`, (await ipam.assign({ handle: `g${i}.eth0`, node: i < 3 ? 'n1' : 'n2' })).ipv4!);
     // Simulate a record lost outside IPAM: the allocation stays in the block with no handle key.
-    await client.delete().key(keys.handle('g5.eth0'));
+    await etcd.client.delete().key(keys.handle('g5.eth0'));
     const asked: Array<[string, string | undefined]> = [];
     const { released } = await ipam.gc(async (h, info) => {
       asked.push([h, info.node]);
@@ -257,7 +246,7 @@ describe('releaseNode, gc, lookup, show', () => {
     expect(asked).toContainEqual(['g1.eth0', 'n1']);
     expect(asked).toContainEqual(['g5.eth0', 'n2']);
     expect(released.sort()).toEqual(['g1.eth0', 'g2.eth0', 'g4.eth0', 'g5.eth0'].map((h) => ips.get(h)!).sort());
-    const s = await checkState(client, keys);
+    const s = await checkState(etcd.client, keys);
     expect([...s.handles.keys()].sort()).toEqual(['g0.eth0', 'g3.eth0']);
     expect((await ipam.gc(() => true)).released).toEqual([]);
   });

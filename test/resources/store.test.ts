@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Etcd3 } from 'etcd3';
-import { EtcdServer } from '../../src/lab/etcd.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useEtcd } from '../helpers/etcd.js';
 import { Keys } from '../../src/datastore/keys.js';
 import { Store } from '../../src/datastore/store.js';
 import { isTernError } from '../../src/errors/index.js';
@@ -23,24 +22,14 @@ async function rejects(p: Promise<unknown>, code: Parameters<typeof isTernError>
 }
 
 describe('Store (real etcd)', () => {
-  const server = new EtcdServer();
-  let client: Etcd3;
+  const etcd = useEtcd();
   let keys: Keys;
   let store: Store;
-  let run = 0;
 
-  beforeAll(async () => {
-    await server.start();
-    client = new Etcd3({ hosts: server.endpoint });
-  });
-  afterAll(async () => {
-    client?.close();
-    await server.destroy();
-  });
   beforeEach(() => {
     // A fresh prefix per test: tests see only their own keys.
-    keys = new Keys(`/t${++run}/`);
-    store = new Store(client, keys);
+    keys = etcd.freshKeys();
+    store = new Store(etcd.client, keys);
   });
 
   it('creates, reads back with resourceVersion = mod_revision, never stores resourceVersion', async () => {
@@ -51,9 +40,9 @@ describe('Store (real etcd)', () => {
     expect(got?.metadata.resourceVersion).toBe(r.revision);
     expect(got?.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(got?.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    const raw = await client.get(keys.resource('Service', 'web', 'default')).string();
+    const raw = await etcd.client.get(keys.resource('Service', 'web', 'default')).string();
     expect(JSON.parse(raw!).metadata.resourceVersion).toBeUndefined();
-    const kv = (await client.get(keys.resource('Service', 'web', 'default')).exec()).kvs[0]!;
+    const kv = (await etcd.client.get(keys.resource('Service', 'web', 'default')).exec()).kvs[0]!;
     expect(kv.mod_revision).toBe(r.revision);
   });
 
@@ -125,8 +114,8 @@ describe('Store (real etcd)', () => {
 
   it('list skips stored values that do not validate', async () => {
     await store.apply(pool('good', '10.1.0.0/16'));
-    await client.put(keys.resource('IPPool', 'bad')).value(JSON.stringify(pool('bad', '10.2.0.1/16')));
-    await client.put(keys.resource('IPPool', 'junk')).value('not json');
+    await etcd.client.put(keys.resource('IPPool', 'bad')).value(JSON.stringify(pool('bad', '10.2.0.1/16')));
+    await etcd.client.put(keys.resource('IPPool', 'junk')).value('not json');
     expect((await store.list('IPPool')).items.map((p) => p.metadata.name)).toEqual(['good']);
     await rejects(store.get('IPPool', 'junk'), 'TERN_ERR_DATASTORE');
   });
