@@ -1,0 +1,120 @@
+// Scale of the policy dataplane: a synthetic node with N local endpoints (plus remote ones
+// filling the selector sets) and P policies. Measures calculation, rendering, the rule and
+// set-element counts, and the time nft takes to load the full ruleset and two incremental
+// transactions (a new remote pod; one edited policy) inside a lab network namespace.
+// Usage: node dist/bench/policy-render.js [--endpoints 1000] [--policies 2000] [--remote 4000]
+import { performance } from 'node:perf_hooks';
+import { calculate, type PolicyInput } from '../src/agent/policy/calc.js';
+import { nftApply } from '../src/agent/policy/nft.js';
+import { buildTable, renderDiff, renderFull, ruleCount } from '../src/agent/policy/render.js';
+import { Lab } from '../src/lab/netns.js';
+import { NamespaceSchema, NetworkPolicySchema, WorkloadEndpointSchema, type NetworkPolicy, type WorkloadEndpoint } from '../src/resources/index.js';
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const N_LOCAL = arg('endpoints', 1000);
+const N_POL = arg('policies', 2000);
+const N_REMOTE = arg('remote', 4000);
+const N_NS = 50;
+const APPS = 10;
+
+const ip4 = (i: number): string => `10.${40 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+const ip6 = (i: number): string => `fd00:40::${i.toString(16)}`;
+
+function endpoint(i: number, local: boolean): WorkloadEndpoint {
+  return WorkloadEndpointSchema.parse({
+    apiVersion: 'tern.dev/v1',
+    kind: 'WorkloadEndpoint',
+    metadata: { name: `p${i}`, namespace: `ns${i % N_NS}`, labels: { app: `app${Math.floor(i / N_NS) % APPS}`, tier: `t${i % 3}` } },
+    spec: {
+      node: local ? 'bench' : `n${i % 100}`,
+      ...(local ? { interfaceName: `b${i.toString(16)}` } : {}),
+      ipNetworks: [`${ip4(i)}/32`, `${ip6(i)}/128`],
+      ports: [{ name: 'http', port: 8000 + (i % 3), protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }],
+    },
+  });
+}
+
+function policy(j: number, variant = 0): NetworkPolicy {
+  // Policy j lives in namespace j % 50; spreading app and kind by j / 50 gives every
+  // namespace every kind of policy and every app a few policies.
+  const k = Math.floor(j / N_NS);
+  const app = `app${k % APPS}`;
+  const peerApp = `app${(k + 1 + variant) % APPS}`;
+  const kind = k % 5;
+  const spec =
+    kind === 0
+      ? { podSelector: { matchLabels: { app } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: peerApp } } }], ports: [{ port: 80 }, { port: 443 }] }] }
+      : kind === 1
+        ? { podSelector: { matchLabels: { app } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${j % 7}` } }, podSelector: { matchLabels: { tier: `t${j % 3}` } } }], ports: [{ port: 'http' }] }] }
+        : kind === 2
+          ? { podSelector: { matchLabels: { app, tier: `t${j % 3}` } }, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: [`10.${40 + (j % 4)}.0.0/16`] } }] }] }
+          : kind === 3
+            ? { podSelector: { matchLabels: { app } }, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: peerApp } } }], ports: [{ port: 'dns', protocol: 'UDP' }, { port: 8000, endPort: 8002 }] }] }
+            : { podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: [app, peerApp] }] }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${j % 7}` } } }] }] };
+  return NetworkPolicySchema.parse({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: `pol${j}`, namespace: `ns${j % N_NS}` }, spec });
+}
+
+function ms(t0: number): string {
+  return `${(performance.now() - t0).toFixed(0)} ms`;
+}
+
+async function main(): Promise<void> {
+  const endpoints = [...Array.from({ length: N_LOCAL }, (_, i) => endpoint(i, true)), ...Array.from({ length: N_REMOTE }, (_, i) => endpoint(N_LOCAL + i, false))];
+  const policies = Array.from({ length: N_POL }, (_, j) => policy(j));
+  const namespaces = Array.from({ length: N_NS }, (_, i) => NamespaceSchema.parse({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns${i}`, labels: { team: `t${i % 7}` } } }));
+  const input: PolicyInput = { nodeName: 'bench', nodeIps: ['10.99.0.1', 'fd99::1'], namespaces, endpoints, policies };
+
+  let t0 = performance.now();
+  const state = calculate(input);
+  const tCalc = ms(t0);
+  t0 = performance.now();
+  const { script } = renderFull(state);
+  const tRender = ms(t0);
+  const table = buildTable(state);
+  const elements = state.sets.reduce((n, s) => n + s.elements.length, 0);
+  const isolated = state.endpoints.length;
+
+  const input2: PolicyInput = { ...input, endpoints: [...endpoints, endpoint(N_LOCAL + N_REMOTE, false)] };
+  const state2 = calculate(input2);
+  const diffPod = renderDiff(state, state2);
+  const input3: PolicyInput = { ...input2, policies: policies.map((p, j) => (j === 0 ? policy(0, 1) : p)) };
+  const state3 = calculate(input3);
+  const diffPol = renderDiff(state2, state3);
+
+  console.log(`endpoints: ${N_LOCAL} local (${isolated} isolated), ${N_REMOTE} remote; policies: ${N_POL}; namespaces: ${N_NS}`);
+  console.log(`calculate: ${tCalc}; render full: ${tRender}; script ${(script.length / 1024).toFixed(0)} KiB`);
+  console.log(`rules: ${ruleCount(table)} in ${table.chains.length} chains; sets: ${state.sets.length} with ${elements} elements`);
+  console.log(`incremental, new remote pod: ${diffPod.script.split('\n').filter(Boolean).length} commands, ${diffPod.script.length} bytes, stats ${JSON.stringify(diffPod.stats)}`);
+  console.log(`incremental, one policy edited: ${diffPol.script.split('\n').filter(Boolean).length} commands, ${diffPol.script.length} bytes, stats ${JSON.stringify(diffPol.stats)}`);
+
+  const lab = await Lab.create();
+  try {
+    const host = await lab.addHost('bench');
+    t0 = performance.now();
+    const r = await nftApply(script, { netns: host.netns, timeoutMs: 600_000 });
+    if (!r.ok) throw new Error(`full apply failed: ${r.stderr.slice(0, 2000)}`);
+    console.log(`nft -f full ruleset (first load): ${ms(t0)}`);
+    t0 = performance.now();
+    const r2 = await nftApply(script, { netns: host.netns, timeoutMs: 600_000 });
+    if (!r2.ok) throw new Error(`full re-apply failed: ${r2.stderr.slice(0, 2000)}`);
+    console.log(`nft -f full ruleset (atomic replace of an existing table): ${ms(t0)}`);
+    t0 = performance.now();
+    const r3 = await nftApply(diffPod.script, { netns: host.netns });
+    if (!r3.ok) throw new Error(`incremental failed: ${r3.stderr.slice(0, 2000)}`);
+    console.log(`nft -f incremental (new remote pod): ${ms(t0)}`);
+    t0 = performance.now();
+    const r4 = await nftApply(diffPol.script, { netns: host.netns });
+    if (!r4.ok) throw new Error(`incremental failed: ${r4.stderr.slice(0, 2000)}`);
+    console.log(`nft -f incremental (one policy edited): ${ms(t0)}`);
+  } finally {
+    await lab.destroy();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

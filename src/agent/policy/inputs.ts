@@ -1,0 +1,76 @@
+// The node's view of the resources policy depends on, fed by watch events. Updates only
+// record state and mark it dirty (Felix's OnUpdate); the agent calls calculate() on a
+// snapshot when it is ready to apply a batch. Keyed by identity, so a duplicated or
+// re-ordered stream that ends in the same objects ends in the same view.
+import type { Namespace, NetworkPolicy, WorkloadEndpoint } from '../../resources/index.js';
+import type { PolicyInput } from './calc.js';
+
+export type PolicyUpdate =
+  | { kind: 'namespace-upsert'; namespace: Namespace }
+  | { kind: 'namespace-delete'; name: string }
+  | { kind: 'endpoint-upsert'; endpoint: WorkloadEndpoint }
+  | { kind: 'endpoint-delete'; namespace: string; name: string }
+  | { kind: 'policy-upsert'; policy: NetworkPolicy }
+  | { kind: 'policy-delete'; namespace: string; name: string }
+  | { kind: 'node-ips'; ips: readonly string[] };
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled policy update ${JSON.stringify(x)}`);
+}
+
+const key = (namespace: string | undefined, name: string): string => `${namespace ?? 'default'}/${name}`;
+
+export class PolicyInputs {
+  private readonly namespaces = new Map<string, Namespace>();
+  private readonly endpoints = new Map<string, WorkloadEndpoint>();
+  private readonly policies = new Map<string, NetworkPolicy>();
+  private nodeIps: readonly string[] = [];
+  private dirtyFlag = true;
+
+  constructor(readonly nodeName: string) {}
+
+  get dirty(): boolean {
+    return this.dirtyFlag;
+  }
+
+  apply(u: PolicyUpdate): void {
+    this.dirtyFlag = true;
+    switch (u.kind) {
+      case 'namespace-upsert':
+        this.namespaces.set(u.namespace.metadata.name, u.namespace);
+        return;
+      case 'namespace-delete':
+        this.namespaces.delete(u.name);
+        return;
+      case 'endpoint-upsert':
+        this.endpoints.set(key(u.endpoint.metadata.namespace, u.endpoint.metadata.name), u.endpoint);
+        return;
+      case 'endpoint-delete':
+        this.endpoints.delete(key(u.namespace, u.name));
+        return;
+      case 'policy-upsert':
+        this.policies.set(key(u.policy.metadata.namespace, u.policy.metadata.name), u.policy);
+        return;
+      case 'policy-delete':
+        this.policies.delete(key(u.namespace, u.name));
+        return;
+      case 'node-ips':
+        this.nodeIps = [...u.ips];
+        return;
+      default:
+        assertNever(u);
+    }
+  }
+
+  /** The current view for calculate(); clears the dirty mark. */
+  snapshot(): PolicyInput {
+    this.dirtyFlag = false;
+    return {
+      nodeName: this.nodeName,
+      nodeIps: [...this.nodeIps],
+      namespaces: [...this.namespaces.values()],
+      endpoints: [...this.endpoints.values()],
+      policies: [...this.policies.values()],
+    };
+  }
+}
