@@ -1,0 +1,139 @@
+// Benchmark of the routing table: `node --expose-gc dist/bench/bgp-rib.js [--v4 N] [--v6 N] [--sets N]`.
+// Ingests N IPv4 /24 and M IPv6 /48 from one eBGP peer (pre-built full 4096-octet UPDATEs under a
+// few hundred attribute sets), then exports the whole table to one eBGP peer through drainOut.
+import type { PeerDescriptor } from '../src/bgp/peer.js';
+import { parsePolicies } from '../src/bgp/policy/index.js';
+import { Rib } from '../src/bgp/rib/index.js';
+import {
+  IPV4_UNICAST,
+  IPV6_UNICAST,
+  UpdateBuilder,
+  makeContext,
+  scanUpdate,
+  type PathAttribute,
+} from '../src/bgp/wire/index.js';
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const N4 = arg('--v4', 500_000);
+const N6 = arg('--v6', 100_000);
+const SETS = arg('--sets', 300);
+const ctx = makeContext({ as4: true });
+
+const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => {});
+const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+const rate = (n: number, ms: number): string => `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}/s`;
+
+function attrs(k: number, v6: boolean): PathAttribute[] {
+  const list: PathAttribute[] = [
+    { type: 'ORIGIN', origin: k % 3 },
+    { type: 'AS_PATH', segments: [{ type: 2, asns: [65010, 64512 + (k % 50), 4200000000 + k] }] },
+    { type: 'MULTI_EXIT_DISC', med: k * 10 },
+    { type: 'COMMUNITIES', communities: [65010 * 65536 + k, 65010 * 65536 + 1000] },
+  ];
+  if (!v6) list.splice(2, 0, { type: 'NEXT_HOP', nextHop: `192.0.2.${1 + (k % 200)}` });
+  return list;
+}
+
+function buildV4(): Buffer[] {
+  const out: Buffer[] = [];
+  for (let k = 0; k < SETS; k++) {
+    const b = new UpdateBuilder({ ctx, afi: 1, attributes: attrs(k, false) });
+    const from = Math.floor((k * N4) / SETS);
+    const to = Math.floor(((k + 1) * N4) / SETS);
+    for (let j = from; j < to; j++) b.addIpv4((0x0a000000 + j * 256) >>> 0, 24);
+    out.push(...b.take());
+  }
+  return out;
+}
+
+function buildV6(): Buffer[] {
+  const out: Buffer[] = [];
+  const sets = Math.max(1, Math.floor(SETS / 3));
+  const addr = new Uint8Array(16);
+  for (let k = 0; k < sets; k++) {
+    const b = new UpdateBuilder({ ctx, afi: 2, attributes: attrs(k, true), nextHop: { nextHop: `2001:db8::${(k % 200) + 1}` } });
+    const from = Math.floor((k * N6) / sets);
+    const to = Math.floor(((k + 1) * N6) / sets);
+    for (let j = from; j < to; j++) {
+      // 2001:db8:XXXX::/48 and upward through 2001:dbX:...
+      const v = 0x20010db8 * 65536 + j;
+      addr[0] = 0x20; addr[1] = 0x01;
+      addr[2] = Math.floor(v / 2 ** 24) & 255; addr[3] = Math.floor(v / 2 ** 16) & 255;
+      addr[4] = (v >>> 8) & 255; addr[5] = v & 255;
+      b.add({ addr, len: 48 });
+    }
+    out.push(...b.take());
+  }
+  return out;
+}
+
+function peer(id: number, exportPolicies: string[]): PeerDescriptor {
+  return {
+    id, address: `198.51.100.${id}`, peerAs: 65000 + id, localAs: 65001, remoteRouterId: 0xc6336400 + id, localRouterId: 0x0a000001,
+    localAddress: '198.51.100.254', ibgp: false, routeReflectorClient: false, receiveCtx: ctx, sendCtx: ctx,
+    families: [IPV4_UNICAST, IPV6_UNICAST], gracefulRestart: null, importPolicies: [], exportPolicies, maxPrefixes: 0,
+  };
+}
+
+const v4msgs = buildV4();
+const v6msgs = buildV6();
+const policies = parsePolicies([{ name: 'all', default: 'accept' }]);
+const rib = new Rib({ localAs: 65001, routerId: 0x0a000001, role: 'speaker', multipath: { enabled: false, maxPaths: 1 }, policies });
+rib.peerUp(peer(1, []), () => {});
+
+gc();
+const heap0 = process.memoryUsage().heapUsed;
+const ab0 = process.memoryUsage().arrayBuffers;
+const rss0 = process.memoryUsage().rss;
+const cpu0 = process.cpuUsage();
+let t0 = performance.now();
+for (const m of v4msgs) {
+  const s = scanUpdate(m, 0, ctx);
+  if (!s.ok) throw new Error(s.error.message);
+  rib.update(1, s.value);
+}
+const t4 = performance.now() - t0;
+const cpu4 = process.cpuUsage(cpu0);
+t0 = performance.now();
+for (const m of v6msgs) {
+  const s = scanUpdate(m, 0, ctx);
+  if (!s.ok) throw new Error(s.error.message);
+  rib.update(1, s.value);
+}
+const t6 = performance.now() - t0;
+gc();
+const heap1 = process.memoryUsage().heapUsed;
+const ab1 = process.memoryUsage().arrayBuffers;
+const rss1 = process.memoryUsage().rss;
+const st = rib.stats();
+if (st.ipv4Prefixes !== N4 || st.ipv6Prefixes !== N6) throw new Error(`table holds ${st.ipv4Prefixes}/${st.ipv6Prefixes}, expected ${N4}/${N6}`);
+
+console.log(`bgp-rib: ${N4.toLocaleString('en-US')} IPv4 /24 in ${v4msgs.length} UPDATEs + ${N6.toLocaleString('en-US')} IPv6 /48 in ${v6msgs.length} UPDATEs, ${st.attributeSets} attribute sets`);
+console.log(`  ingest IPv4 (scan + update)   ${t4.toFixed(0).padStart(6)} ms wall, ${((cpu4.user + cpu4.system) / 1000).toFixed(0)} ms CPU  ${rate(N4, t4)} prefixes`);
+console.log(`  ingest IPv6 (scan + update)   ${t6.toFixed(0).padStart(6)} ms wall  ${rate(N6, t6)} prefixes`);
+const total = N4 + N6;
+console.log(`  heap delta after gc           ${mb(heap1 - heap0).padStart(9)}  (${((heap1 - heap0) / total).toFixed(1)} bytes/prefix)`);
+console.log(`  typed arrays (off-heap) delta ${mb(ab1 - ab0).padStart(9)}  (${((ab1 - ab0) / total).toFixed(1)} bytes/prefix)`);
+console.log(`  table total (heap + arrays)   ${mb(heap1 - heap0 + ab1 - ab0).padStart(9)}  (${((heap1 - heap0 + ab1 - ab0) / total).toFixed(1)} bytes/prefix)`);
+console.log(`  RSS delta                     ${mb(rss1 - rss0).padStart(9)}  (RSS now ${mb(rss1)})`);
+
+let out = 0;
+let msgs = 0;
+let bytes = 0;
+rib.peerUp(peer(2, ['all']), () => { out++; });
+t0 = performance.now();
+for (;;) {
+  const ms = rib.drainOut(2, 1 << 20);
+  if (ms.length === 0) break;
+  msgs += ms.length;
+  for (const m of ms) bytes += m.length;
+}
+const te = performance.now() - t0;
+gc();
+const heap2 = process.memoryUsage().heapUsed;
+const ab2 = process.memoryUsage().arrayBuffers;
+console.log(`  export to one eBGP peer       ${te.toFixed(0).padStart(6)} ms  ${msgs} messages (incl. 2 End-of-RIB), ${mb(bytes)}, ${rate(total, te)} prefixes`);
+console.log(`  with Adj-RIB-Out: heap delta  ${mb(heap2 - heap0).padStart(9)}, arrays delta ${mb(ab2 - ab0)}, RSS ${mb(process.memoryUsage().rss)}`);

@@ -1,0 +1,956 @@
+// The routing table: Adj-RIB-In per peer, Loc-RIB with best path and multipath, policies,
+// Adj-RIB-Out per peer and the UPDATEs that carry it. Pure code: the speaker calls it from one
+// event loop (single writer), time comes from an injected clock, bytes leave through drainOut.
+import type { Logger } from '../../log/index.js';
+import { logger as makeLogger } from '../../log/index.js';
+import { parseIp } from '../../net/ip.js';
+import type { PeerDescriptor, RibPort } from '../peer.js';
+import { Policy, PolicyChain, type PolicyTable, parseCommunity, parseLargeCommunity } from '../policy/index.js';
+import {
+  IPV4_UNICAST,
+  IPV6_UNICAST,
+  UpdateBuilder,
+  WithdrawBuilder,
+  endOfRibMessage,
+  forEachIpv4Prefix,
+  forEachPrefixBytes,
+  formatAsPath,
+  formatCommunity,
+  maxMessageLength,
+  prefix as parsePrefix,
+  type LargeCommunity,
+  type PathAttribute,
+  type Prefix,
+  type UpdateScan,
+} from '../wire/index.js';
+import { AttrStore, type Attrs } from './attrs.js';
+import { BEST_REASONS, decide, type BestReason, type Candidate, type DecisionOptions, type MultipathOptions } from './decision.js';
+import {
+  applyEdits,
+  exportAttributes,
+  routeFacts,
+  OutSetTable,
+  type Clock,
+  type ExportEnv,
+  type OutFamily,
+  type PeerState,
+  type Timer,
+} from './export.js';
+import { FamilyTable, PathFlag, PrefixFlag, key6 } from './table.js';
+
+export { BEST_REASONS, type BestReason } from './decision.js';
+export type { Clock, Timer } from './export.js';
+
+/** Peer id of locally originated paths (peer ids are below it). */
+export const LOCAL_PEER = 0xffff;
+
+export interface RibOptions {
+  localAs: number;
+  /** BGP Identifier as an unsigned 32-bit number. */
+  routerId: number;
+  /** RFC 4456 §7: defaults to the router id. */
+  clusterId?: number;
+  role: 'speaker' | 'reflector';
+  multipath: MultipathOptions;
+  policies: PolicyTable;
+  /** Compare MED across neighbouring ASes (default false). */
+  alwaysCompareMed?: boolean;
+  /** LOCAL_PREF for paths without one, and added towards iBGP peers (default 100). */
+  defaultLocalPref?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface BestPath {
+  /** null for a locally originated route. */
+  peerId: number | null;
+  peerAddress: string | null;
+  nextHop: string;
+  localPref: number;
+  med: number | null;
+  origin: 'igp' | 'egp' | 'incomplete';
+  asPath: string;
+  communities: string[];
+  largeCommunities: string[];
+  ibgp: boolean;
+  stale: boolean;
+  reason: BestReason;
+}
+
+export interface BestPathEvent {
+  prefix: string;
+  family: 'ipv4' | 'ipv6';
+  /** null: no route any more. */
+  best: BestPath | null;
+  /** The multipath set's next hops, deduplicated, best first (just the best's without multipath). */
+  nextHops: string[];
+}
+
+export interface RouteView {
+  peerId: number | null;
+  pathId: number;
+  stale: boolean;
+  best: boolean;
+  nextHop: string;
+  attributes: PathAttribute[];
+}
+
+export interface Originate {
+  prefix: string;
+  /** Absent: next-hop-self towards each peer (its session's local address). */
+  nextHop?: string;
+  communities?: (string | number)[];
+  largeCommunities?: (string | LargeCommunity)[];
+  med?: number;
+  localPref?: number;
+}
+
+export interface RibStats {
+  ipv4Prefixes: number;
+  ipv6Prefixes: number;
+  paths: number;
+  attributeSets: number;
+  peers: { id: number; up: boolean; accepted: number; loopDropped: number; outSets: number }[];
+}
+
+const ORIGINS = ['igp', 'egp', 'incomplete'] as const;
+const EMPTY_AP: number[] = [];
+
+const defaultClock: Clock = {
+  now: () => performance.now(),
+  setTimer(ms, fn) {
+    const t = setTimeout(fn, Math.max(0, ms));
+    t.unref?.();
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+function rejectAll(): PolicyChain {
+  return new PolicyChain([new Policy({ name: 'unknown-policy', terms: [], default: 'reject' })]);
+}
+
+export class Rib implements RibPort {
+  private readonly v4 = new FamilyTable(4);
+  private readonly v6 = new FamilyTable(6);
+  private readonly store = new AttrStore();
+  private readonly peers: (PeerState | undefined)[] = [];
+  private upPeers: PeerState[] = [];
+  private readonly listeners = new Set<(events: BestPathEvent[]) => void>();
+  private events: BestPathEvent[] = [];
+  private readonly toWake = new Set<PeerState>();
+  private readonly localAs: number;
+  private readonly routerId: number;
+  private readonly env: ExportEnv;
+  private readonly decision: DecisionOptions;
+  private readonly mp: MultipathOptions;
+  private readonly policies: PolicyTable;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly octets = new Uint8Array(16);
+  private readonly scratch: Prefix = { addr: new Uint8Array(16), len: 0, pathId: 0 };
+
+  constructor(o: RibOptions) {
+    this.localAs = o.localAs;
+    this.routerId = o.routerId >>> 0;
+    this.env = { role: o.role, clusterId: (o.clusterId ?? o.routerId) >>> 0, defaultLocalPref: o.defaultLocalPref ?? 100 };
+    this.decision = { alwaysCompareMed: o.alwaysCompareMed ?? false, defaultLocalPref: o.defaultLocalPref ?? 100 };
+    this.mp = o.multipath;
+    this.policies = o.policies;
+    this.clock = o.clock ?? defaultClock;
+    this.log = o.logger ?? makeLogger('bgp-rib');
+    this.store.onFree = (a) => this.dropOutCache(a, () => true);
+  }
+
+  // ---- RibPort ----
+
+  peerUp(desc: PeerDescriptor, wake: () => void): void {
+    if (!Number.isInteger(desc.id) || desc.id < 0 || desc.id >= LOCAL_PEER) throw new RangeError(`peer id ${desc.id} out of range 0..65534`);
+    let ps = this.peers[desc.id];
+    if (ps?.up) this.peerDown(desc.id, { keepStale: false, staleTimeMs: 0 });
+    const chain = (names: readonly string[], dir: string): PolicyChain | null => {
+      if (names.length === 0) return null;
+      try {
+        return this.policies.chain(names);
+      } catch (e) {
+        this.log.error({ peer: desc.address, err: (e as Error).message }, `${dir} policy missing: rejecting every route`);
+        return rejectAll();
+      }
+    };
+    if (ps === undefined) {
+      ps = {
+        desc, up: true, wake, address: parseIp(desc.address).value, accepted: 0, loopDropped: 0, staleTimer: null,
+        importChain: null, exportChain: null, out: [], outSets: new OutSetTable(),
+      };
+      this.peers[desc.id] = ps;
+    }
+    ps.desc = desc;
+    ps.up = true;
+    ps.wake = wake;
+    ps.address = parseIp(desc.address).value;
+    ps.importChain = chain(desc.importPolicies, 'import');
+    ps.exportChain = chain(desc.exportPolicies, 'export');
+    // Cached exports of this peer's paths may depend on its old descriptor (router id, client flag).
+    this.forgetExports((to, src) => to === desc.id || src === desc.id);
+    ps.outSets = new OutSetTable();
+    ps.out = [];
+    for (const fkey of [IPV4_UNICAST, IPV6_UNICAST]) {
+      if (!desc.families.includes(fkey)) continue;
+      const ft = fkey === IPV4_UNICAST ? this.v4 : this.v6;
+      ps.out.push({
+        fkey, family: ft.family, addPath: desc.sendCtx.addPath.has(fkey),
+        adj: new Int32Array(ft.cap), adjAp: new Map(), dirtyMark: new Uint8Array(ft.cap), dirtyList: [],
+        dumpCursor: 0, buckets: new Map(), withdraws: { items: [], pos: 0 }, eorPending: true,
+      });
+    }
+    this.upPeers.push(ps);
+    wake();
+  }
+
+  peerDown(peerId: number, opts: { keepStale: boolean; staleTimeMs: number }): void {
+    const ps = this.peers[peerId];
+    if (!ps?.up) return;
+    ps.up = false;
+    this.upPeers = this.upPeers.filter((p) => p !== ps);
+    this.toWake.delete(ps);
+    for (const of of ps.out) this.dropOut(of);
+    this.forgetExports((to) => to === peerId);
+    ps.out = [];
+    ps.outSets = new OutSetTable();
+    ps.staleTimer?.cancel();
+    ps.staleTimer = null;
+    if (opts.keepStale) {
+      // RFC 4724 §4.2: keep the routes of the families the peer preserves, marked stale.
+      const gr = ps.desc.gracefulRestart;
+      const keep = (fam: number): boolean => gr === null || gr.peerPreservedFamilies.includes(fam === 4 ? IPV4_UNICAST : IPV6_UNICAST);
+      this.forPeerPaths(peerId, (ft, p) => {
+        if (keep(ft.family)) {
+          ft.paths.flags[p] = ft.paths.flags[p]! | PathFlag.STALE;
+          ft.touch(ft.paths.prefix[p]!);
+        } else this.removePath(ft, p);
+      });
+      ps.staleTimer = this.clock.setTimer(opts.staleTimeMs, () => {
+        ps.staleTimer = null;
+        const n = this.sweepStale(ps, 0);
+        if (n > 0) this.log.info({ peer: ps.desc.address, swept: n }, 'stale timer expired: stale routes removed');
+        this.finishBatch();
+      });
+    } else this.forPeerPaths(peerId, (ft, p) => this.removePath(ft, p));
+    this.finishBatch();
+  }
+
+  update(peerId: number, scan: UpdateScan): { maxPrefixExceeded: boolean } {
+    const ps = this.peers[peerId];
+    if (!ps?.up) throw new Error(`update from peer ${peerId}, which is not up`);
+    const id = ps.desc.id;
+    const buf = scan.buf;
+    const w4 = (addr: number, len: number, pathId: number): void => {
+      const i = this.v4.find4(addr, len);
+      if (i >= 0) this.removeFrom(this.v4, i, id, pathId);
+    };
+    const w6 = (b: Uint8Array, o: number, len: number, pathId: number): void => {
+      const i = this.v6.find6(key6(b, o, len), len);
+      if (i >= 0) this.removeFrom(this.v6, i, id, pathId);
+    };
+    forEachIpv4Prefix(buf, scan.withdrawnStart, scan.withdrawnEnd, scan.addPath, w4);
+    const u = scan.mpUnreach;
+    if (u !== null && u.safi === 1) {
+      if (u.afi === 1) forEachIpv4Prefix(buf, u.nlriStart, u.nlriEnd, u.addPath, w4);
+      else if (u.afi === 2) forEachPrefixBytes(buf, u.nlriStart, u.nlriEnd, u.addPath, w6);
+    }
+    if (scan.nlriEnd > scan.nlriStart) this.announceField(ps, scan, 1, true, scan.nlriStart, scan.nlriEnd, scan.addPath, w4, w6);
+    const r = scan.mpReach;
+    if (r !== null && r.safi === 1 && (r.afi === 1 || r.afi === 2))
+      this.announceField(ps, scan, r.afi, false, r.nlriStart, r.nlriEnd, r.addPath, w4, w6);
+    this.finishBatch();
+    const max = ps.desc.maxPrefixes;
+    return { maxPrefixExceeded: max > 0 && ps.accepted > max };
+  }
+
+  endOfRib(peerId: number, family: number): void {
+    const ps = this.peers[peerId];
+    if (ps === undefined) return;
+    const fam = family === IPV4_UNICAST ? 4 : family === IPV6_UNICAST ? 6 : 0;
+    if (fam === 0) return;
+    this.sweepStale(ps, fam);
+    let left = false;
+    this.forPeerPaths(peerId, (ft, p) => {
+      if (ft.paths.flags[p]! & PathFlag.STALE) left = true;
+    });
+    if (!left) {
+      ps.staleTimer?.cancel();
+      ps.staleTimer = null;
+    }
+    this.finishBatch();
+  }
+
+  routeRefresh(peerId: number, family: number): void {
+    const ps = this.peers[peerId];
+    if (!ps?.up) return;
+    const of = ps.out.find((o) => o.fkey === family);
+    if (of === undefined) return;
+    // RFC 2918 §4: the whole Adj-RIB-Out again, including what is identical to the last advertisement.
+    if (of.addPath) {
+      for (const [slot, ap] of of.adjAp) for (let k = 0; k < ap.length; k += 2) this.bucket(of, ap[k + 1]!).items.push(slot, ap[k]!);
+    } else {
+      const adj = of.adj;
+      for (let i = 0; i < adj.length; i++) if (adj[i] !== 0) this.bucket(of, adj[i]! - 1).items.push(i, 0);
+    }
+    ps.wake();
+  }
+
+  drainOut(peerId: number, maxBytes: number): Uint8Array[] {
+    const ps = this.peers[peerId];
+    const out: Uint8Array[] = [];
+    if (!ps?.up) return out;
+    for (const of of ps.out) if (of.buckets.size === 0 && of.withdraws.pos >= of.withdraws.items.length) this.resolveAll(ps, of);
+    let bytes = 0;
+    // Withdrawals first, then announcements grouped by attribute set (BIRD's bucket order).
+    for (const of of ps.out) {
+      bytes = this.emitWithdraws(ps, of, out, bytes, maxBytes);
+      if (bytes >= maxBytes) return out;
+    }
+    for (const of of ps.out) {
+      for (const [sid, b] of of.buckets) {
+        bytes = this.emitBucket(ps, of, sid, b, out, bytes, maxBytes);
+        if (b.pos >= b.items.length) of.buckets.delete(sid);
+        if (bytes >= maxBytes) return out;
+      }
+    }
+    for (const of of ps.out) {
+      if (of.eorPending && of.dumpCursor < 0 && of.buckets.size === 0 && of.withdraws.pos >= of.withdraws.items.length) {
+        out.push(endOfRibMessage(of.family === 4 ? 1 : 2, 1));
+        of.eorPending = false;
+      }
+    }
+    return out;
+  }
+
+  // ---- origination, watchers, queries ----
+
+  /** Announces a route of our own (pod blocks, service IPs). Replaces an earlier one for the prefix. */
+  originate(r: Originate): void {
+    const p = parsePrefix(r.prefix);
+    const family = p.addr.length === 4 ? 4 : 6;
+    const list: PathAttribute[] = [
+      { type: 'ORIGIN', origin: 0 },
+      { type: 'AS_PATH', segments: [] },
+      { type: 'LOCAL_PREF', localPref: r.localPref ?? this.env.defaultLocalPref },
+    ];
+    if (r.med !== undefined) list.push({ type: 'MULTI_EXIT_DISC', med: r.med });
+    if (r.communities && r.communities.length > 0) {
+      list.push({
+        type: 'COMMUNITIES',
+        communities: r.communities.map((c) => {
+          const v = typeof c === 'number' ? c : parseCommunity(c);
+          if (v === null) throw new RangeError(`invalid community "${c}"`);
+          return v;
+        }),
+      });
+    }
+    if (r.largeCommunities && r.largeCommunities.length > 0) {
+      list.push({
+        type: 'LARGE_COMMUNITY',
+        communities: r.largeCommunities.map((c) => {
+          const v = typeof c === 'string' ? parseLargeCommunity(c) : c;
+          if (v === null) throw new RangeError(`invalid large community "${String(c)}"`);
+          return v;
+        }),
+      });
+    }
+    if (r.nextHop !== undefined && parseIp(r.nextHop).family !== family) throw new RangeError(`next hop ${r.nextHop} is not of the family of ${r.prefix}`);
+    const a = this.store.intern(family === 4 ? 1 : 2, list, r.nextHop ?? '');
+    const ft = this.tableOf(family);
+    this.announce(ft, this.slotOf(ft, p, true), LOCAL_PEER, 0, a, null);
+    this.finishBatch();
+  }
+
+  withdrawOriginated(prefix: string): void {
+    const p = parsePrefix(prefix);
+    const ft = this.tableOf(p.addr.length === 4 ? 4 : 6);
+    const i = this.slotOf(ft, p, false);
+    if (i >= 0) this.removeFrom(ft, i, LOCAL_PEER, 0);
+    this.finishBatch();
+  }
+
+  /** Best-path changes, one call per processed UPDATE (or other change) with every prefix it changed. */
+  onBestChange(listener: (events: BestPathEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The current best path of every prefix, for a new watcher. */
+  snapshot(): BestPathEvent[] {
+    const out: BestPathEvent[] = [];
+    for (const ft of [this.v4, this.v6]) for (let i = 0; i < ft.hi; i++) if (ft.best[i]! >= 0) out.push(this.event(ft, i));
+    return out;
+  }
+
+  /** The best path of one prefix (as snapshot() shows it), or null. */
+  lookup(prefix: string): BestPathEvent | null {
+    const p = parsePrefix(prefix);
+    const ft = this.tableOf(p.addr.length === 4 ? 4 : 6);
+    const i = this.slotOf(ft, p, false);
+    return i >= 0 && ft.best[i]! >= 0 ? this.event(ft, i) : null;
+  }
+
+  /** Every path of a prefix (Adj-RIB-In entries after import policy), best marked. */
+  routes(prefix: string): RouteView[] {
+    const p = parsePrefix(prefix);
+    const ft = this.tableOf(p.addr.length === 4 ? 4 : 6);
+    const i = this.slotOf(ft, p, false);
+    const out: RouteView[] = [];
+    if (i < 0) return out;
+    const P = ft.paths;
+    for (let q = ft.head[i]!; q !== -1; q = P.next[q]!) {
+      const a = this.store.get(P.attrs[q]!);
+      out.push({
+        peerId: P.peer[q] === LOCAL_PEER ? null : P.peer[q]!,
+        pathId: P.pathId[q]!,
+        stale: (P.flags[q]! & PathFlag.STALE) !== 0,
+        best: ft.best[i] === q,
+        nextHop: a.nextHop,
+        attributes: a.attributes(),
+      });
+    }
+    return out;
+  }
+
+  stats(): RibStats {
+    return {
+      ipv4Prefixes: this.v4.count,
+      ipv6Prefixes: this.v6.count,
+      paths: this.v4.paths.count + this.v6.paths.count,
+      attributeSets: this.store.size,
+      peers: this.peers.flatMap((p) =>
+        p ? [{ id: p.desc.id, up: p.up, accepted: p.accepted, loopDropped: p.loopDropped, outSets: p.outSets.size }] : [],
+      ),
+    };
+  }
+
+  // ---- ingest ----
+
+  private tableOf(fam: number): FamilyTable {
+    return fam === 4 ? this.v4 : this.v6;
+  }
+
+  private slotOf(ft: FamilyTable, p: Prefix, create: boolean): number {
+    if (ft.family === 4) {
+      const a = p.addr;
+      const mask = p.len === 0 ? 0 : (0xffffffff << (32 - p.len)) >>> 0;
+      const addr = (((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) & mask) >>> 0;
+      return create ? ft.get4(addr, p.len) : ft.find4(addr, p.len);
+    }
+    const k = key6(p.addr, 0, p.len);
+    return create ? ft.get6(k, p.len) : ft.find6(k, p.len);
+  }
+
+  /** RFC 4271 §9.1.2 loop checks and RFC 4456 §8: such routes are handled as withdrawn. */
+  private looped(ps: PeerState, a: Attrs): boolean {
+    const i = a.info;
+    if (i.asns.includes(ps.desc.localAs) || i.asns.includes(this.localAs)) return true;
+    if (ps.desc.ibgp) {
+      if (i.originatorId === this.routerId) return true;
+      if (this.env.role === 'reflector' && i.clusterIds.includes(this.env.clusterId)) return true;
+    }
+    return false;
+  }
+
+  private runImport(chain: PolicyChain, ps: PeerState, a: Attrs, family: 4 | 6, slot: number): Attrs | null {
+    const r = chain.evaluate(routeFacts(a, family, slot < 0 ? null : this.tableOf(family).policyPrefix(slot)));
+    if (!r.accept) return null;
+    if (r.edits === null) return a;
+    const list = applyEdits(a.attributes(), r.edits, ps.desc.localAs);
+    const nh = r.edits.nextHop !== undefined && r.edits.nextHop !== 'self' ? r.edits.nextHop : a.nextHop;
+    return this.store.intern(a.afi, list, nh, a.linkLocal);
+  }
+
+  private announceField(
+    ps: PeerState, scan: UpdateScan, afi: number, classic: boolean, s: number, e: number, addPath: boolean,
+    w4: (addr: number, len: number, pathId: number) => void,
+    w6: (b: Uint8Array, o: number, len: number, pathId: number) => void,
+  ): void {
+    const buf = scan.buf;
+    const walk = (v4: typeof w4, v6: typeof w6): void => {
+      if (afi === 1) forEachIpv4Prefix(buf, s, e, addPath, v4);
+      else forEachPrefixBytes(buf, s, e, addPath, v6);
+    };
+    // RFC 7606 §2: treat-as-withdraw.
+    if (scan.treatAsWithdraw) return walk(w4, w6);
+    const a = this.store.fromScan(scan, ps.desc.receiveCtx, ps.desc.ibgp, afi, classic);
+    const family = afi === 1 ? 4 : 6;
+    if (this.looped(ps, a)) {
+      walk(
+        (x, l, id) => { ps.loopDropped++; w4(x, l, id); },
+        (b, o, l, id) => { ps.loopDropped++; w6(b, o, l, id); },
+      );
+      this.store.release(a);
+      return;
+    }
+    const id = ps.desc.id;
+    const chain = ps.importChain;
+    if (chain !== null && chain.matchesPrefix) {
+      // A prefix-matching policy is evaluated per prefix.
+      const one = (ft: FamilyTable, slot: number, pathId: number): void => {
+        const r = this.runImport(chain, ps, a, family, slot);
+        if (r === null) this.removeFrom(ft, slot, id, pathId);
+        else {
+          this.announce(ft, slot, id, pathId, r, ps);
+          if (r !== a) this.store.release(r);
+        }
+        ft.maybeFree(slot);
+      };
+      walk(
+        (x, l, pid) => one(this.v4, this.v4.get4(x, l), pid),
+        (b, o, l, pid) => one(this.v6, this.v6.get6(key6(b, o, l), l), pid),
+      );
+      this.store.release(a);
+      return;
+    }
+    let r: Attrs | null = a;
+    if (chain !== null) {
+      const cached = a.importCache?.get(chain.key);
+      if (cached !== undefined) r = cached;
+      else {
+        r = this.runImport(chain, ps, a, family, -1);
+        (a.importCache ??= new Map()).set(chain.key, r);
+        if (r !== null) this.store.derive(a, r);
+      }
+    }
+    if (r === null) walk(w4, w6);
+    else {
+      const res = r;
+      const v4 = this.v4;
+      const v6 = this.v6;
+      walk(
+        (x, l, pid) => this.announce(v4, v4.get4(x, l), id, pid, res, ps),
+        (b, o, l, pid) => this.announce(v6, v6.get6(key6(b, o, l), l), id, pid, res, ps),
+      );
+      if (res !== a) this.store.release(res);
+    }
+    this.store.release(a);
+  }
+
+  private announce(ft: FamilyTable, slot: number, peerId: number, pathId: number, a: Attrs, ps: PeerState | null): void {
+    const P = ft.paths;
+    for (let p = ft.head[slot]!; p !== -1; p = P.next[p]!) {
+      if (P.peer[p] !== peerId || P.pathId[p] !== pathId) continue;
+      // RFC 4271 §9.1.4 implicit withdraw: the new route replaces the old one.
+      const old = P.attrs[p]!;
+      if (old === a.id && (P.flags[p]! & PathFlag.STALE) === 0) return;
+      P.flags[p] = P.flags[p]! & ~PathFlag.STALE;
+      if (old !== a.id) {
+        this.store.ref(a);
+        P.attrs[p] = a.id;
+        this.store.unref(this.store.get(old));
+      }
+      ft.touch(slot);
+      return;
+    }
+    const p = P.alloc();
+    P.peer[p] = peerId;
+    P.pathId[p] = pathId;
+    P.attrs[p] = a.id;
+    P.flags[p] = 0;
+    P.prefix[p] = slot;
+    P.fam[p] = ft.family;
+    P.next[p] = ft.head[slot]!;
+    ft.head[slot] = p;
+    this.store.ref(a);
+    if (ps !== null) ps.accepted++;
+    ft.touch(slot);
+  }
+
+  private removeFrom(ft: FamilyTable, slot: number, peerId: number, pathId: number): void {
+    const P = ft.paths;
+    for (let p = ft.head[slot]!; p !== -1; p = P.next[p]!) {
+      if (P.peer[p] === peerId && P.pathId[p] === pathId) {
+        this.removePath(ft, p);
+        return;
+      }
+    }
+  }
+
+  private removePath(ft: FamilyTable, p: number): void {
+    const P = ft.paths;
+    const slot = P.prefix[p]!;
+    if (ft.head[slot] === p) ft.head[slot] = P.next[p]!;
+    else {
+      let q = ft.head[slot]!;
+      while (P.next[q] !== p) q = P.next[q]!;
+      P.next[q] = P.next[p]!;
+    }
+    const peerId = P.peer[p]!;
+    if (peerId !== LOCAL_PEER) this.peers[peerId]!.accepted--;
+    this.store.unref(this.store.get(P.attrs[p]!));
+    P.release(p);
+    ft.touch(slot);
+  }
+
+  private forPeerPaths(peerId: number, fn: (ft: FamilyTable, p: number) => void): void {
+    for (const ft of [this.v4, this.v6]) {
+      const P = ft.paths;
+      for (let p = 0; p < P.hi; p++) if (P.fam[p] !== 0 && P.peer[p] === peerId) fn(ft, p);
+    }
+  }
+
+  /** Removes the stale paths of a peer (of one family, or all with fam 0). */
+  private sweepStale(ps: PeerState, fam: number): number {
+    let n = 0;
+    this.forPeerPaths(ps.desc.id, (ft, p) => {
+      if ((ft.paths.flags[p]! & PathFlag.STALE) !== 0 && (fam === 0 || ft.family === fam)) {
+        this.removePath(ft, p);
+        n++;
+      }
+    });
+    return n;
+  }
+
+  // ---- decision ----
+
+  private candidates(ft: FamilyTable, slot: number): Candidate[] {
+    const P = ft.paths;
+    const out: Candidate[] = [];
+    for (let p = ft.head[slot]!; p !== -1; p = P.next[p]!) {
+      const peerId = P.peer[p]!;
+      const local = peerId === LOCAL_PEER;
+      const src = local ? undefined : this.peers[peerId]!;
+      out.push({
+        path: p,
+        peerId,
+        pathId: P.pathId[p]!,
+        local,
+        ibgp: src?.desc.ibgp ?? false,
+        routerId: src ? src.desc.remoteRouterId >>> 0 : this.routerId,
+        address: src ? src.address : 0n,
+        info: this.store.get(P.attrs[p]!).info,
+      });
+    }
+    return out;
+  }
+
+  private decideSlot(ft: FamilyTable, slot: number): void {
+    const P = ft.paths;
+    const h = ft.head[slot]!;
+    let best = h;
+    let reason = 0;
+    if (h !== -1 && P.next[h] !== -1) {
+      const c = this.candidates(ft, slot);
+      const d = decide(c, this.decision, this.mp);
+      best = c[d.best]!.path;
+      reason = d.reason;
+    }
+    ft.best[slot] = best;
+    ft.reason[slot] = reason;
+    ft.bestAttrs[slot] = best === -1 ? -1 : P.attrs[best]!;
+    ft.bestPeer[slot] = best === -1 ? 0 : P.peer[best]!;
+    const stale = best !== -1 && (P.flags[best]! & PathFlag.STALE) !== 0;
+    ft.flags[slot] = (ft.flags[slot]! & ~PrefixFlag.BEST_STALE) | (stale ? PrefixFlag.BEST_STALE : 0);
+  }
+
+  private event(ft: FamilyTable, slot: number): BestPathEvent {
+    const ev: BestPathEvent = { prefix: ft.format(slot), family: ft.family === 4 ? 'ipv4' : 'ipv6', best: null, nextHops: [] };
+    const b = ft.best[slot]!;
+    if (b < 0) return ev;
+    const P = ft.paths;
+    const a = this.store.get(P.attrs[b]!);
+    const i = a.info;
+    const peerId = P.peer[b]!;
+    const src = peerId === LOCAL_PEER ? undefined : this.peers[peerId];
+    ev.best = {
+      peerId: src ? peerId : null,
+      peerAddress: src ? src.desc.address : null,
+      nextHop: a.nextHop,
+      localPref: i.localPref ?? this.decision.defaultLocalPref,
+      med: i.med,
+      origin: ORIGINS[i.origin] ?? 'incomplete',
+      asPath: formatAsPath(i.segments),
+      communities: i.communities.map(formatCommunity),
+      largeCommunities: i.largeCommunities.map((c) => `${c.global}:${c.local1}:${c.local2}`),
+      ibgp: src?.desc.ibgp ?? false,
+      stale: (P.flags[b]! & PathFlag.STALE) !== 0,
+      reason: BEST_REASONS[ft.reason[slot]!]!,
+    };
+    const hops: string[] = [];
+    const add = (nh: string): void => {
+      if (nh !== '' && !hops.includes(nh)) hops.push(nh);
+    };
+    if (this.mp.enabled && P.next[ft.head[slot]!] !== -1) {
+      const c = this.candidates(ft, slot);
+      const d = decide(c, this.decision, this.mp);
+      for (const k of d.multipath) add(this.store.get(P.attrs[c[k]!.path]!).nextHop);
+    } else add(a.nextHop);
+    ev.nextHops = hops;
+    return ev;
+  }
+
+  /** Decides every touched prefix, reports best-path changes, queues exports. */
+  private finishBatch(): void {
+    const listening = this.listeners.size > 0;
+    for (const ft of [this.v4, this.v6]) {
+      if (ft.touched.length === 0) continue;
+      const list = ft.touched;
+      ft.touched = [];
+      for (const slot of list) {
+        ft.flags[slot] = ft.flags[slot]! & ~PrefixFlag.TOUCHED;
+        const pb = ft.best[slot]!;
+        const pa = ft.bestAttrs[slot]!;
+        const pp = ft.bestPeer[slot]!;
+        const ps = ft.flags[slot]! & PrefixFlag.BEST_STALE;
+        this.decideSlot(ft, slot);
+        const changed = pb !== ft.best[slot] || pa !== ft.bestAttrs[slot] || pp !== ft.bestPeer[slot] || ps !== (ft.flags[slot]! & PrefixFlag.BEST_STALE);
+        if (listening && (changed || this.mp.enabled)) this.events.push(this.event(ft, slot));
+        for (const peer of this.upPeers) {
+          for (const of of peer.out) {
+            if (of.family !== ft.family) continue;
+            if (changed || of.addPath) this.markDirty(peer, of, ft, slot);
+          }
+        }
+        ft.maybeFree(slot);
+      }
+    }
+    if (this.events.length > 0) {
+      const evs = this.events;
+      this.events = [];
+      for (const l of this.listeners) l(evs);
+    }
+    if (this.toWake.size > 0) {
+      const ws = [...this.toWake];
+      this.toWake.clear();
+      for (const p of ws) p.wake();
+    }
+  }
+
+  // ---- export ----
+
+  private markDirty(ps: PeerState, of: OutFamily, ft: FamilyTable, slot: number): void {
+    // The initial dump has not reached this slot yet: it will look at it anyway.
+    if (of.dumpCursor >= 0 && slot >= of.dumpCursor) return;
+    if (of.dirtyMark.length < ft.cap) of.dirtyMark = growTo(of.dirtyMark, ft.cap);
+    if (of.dirtyMark[slot] !== 0) return;
+    of.dirtyMark[slot] = 1;
+    // Wake once when the queue goes from empty to not empty; the peer pulls the rest.
+    if (of.dirtyList.length === 0) this.toWake.add(ps);
+    of.dirtyList.push(slot);
+    ft.outRefs[slot] = ft.outRefs[slot]! + 1;
+  }
+
+  /** Drops a peer's Adj-RIB-Out and queues, releasing the prefix slots they held. */
+  private dropOut(of: OutFamily): void {
+    const ft = this.tableOf(of.family);
+    const release = (slot: number): void => {
+      ft.outRefs[slot] = ft.outRefs[slot]! - 1;
+      ft.maybeFree(slot);
+    };
+    for (let i = 0; i < of.adj.length; i++) if (of.adj[i] !== 0) release(i);
+    for (const slot of of.adjAp.keys()) release(slot);
+    for (const slot of of.dirtyList) release(slot);
+    const w = of.withdraws;
+    for (let k = w.pos; k < w.items.length; k += 2) release(w.items[k]!);
+  }
+
+  /** Forgets cached export results for (target peer, source peer) pairs matching `which`. */
+  private forgetExports(which: (to: number, src: number) => boolean): void {
+    this.store.forEach((a) => this.dropOutCache(a, which));
+  }
+
+  private dropOutCache(a: Attrs, which: (to: number, src: number) => boolean): void {
+    if (a.outCache === null) return;
+    for (const [key, sid] of a.outCache) {
+      const to = Math.floor(key / 65536);
+      if (!which(to, key % 65536)) continue;
+      a.outCache.delete(key);
+      const ps = this.peers[to];
+      if (sid >= 0 && ps !== undefined) ps.outSets.unref(sid);
+    }
+  }
+
+  /** Out-set id + 1 of path `p` for peer `ps`, or 0 when it is not exported. */
+  private exportPath(ps: PeerState, ft: FamilyTable, slot: number, p: number): number {
+    const P = ft.paths;
+    const srcId = P.peer[p]!;
+    if (srcId === ps.desc.id) return 0; // not back to where it came from
+    const a = this.store.get(P.attrs[p]!);
+    const src = srcId === LOCAL_PEER ? null : this.peers[srcId]!;
+    const chain = ps.exportChain;
+    if (chain === null || !chain.matchesPrefix) {
+      const key = ps.desc.id * 65536 + srcId;
+      const c = a.outCache?.get(key);
+      if (c !== undefined) return c + 1;
+      const r = exportAttributes(this.env, src, ps, a, ft.family, null);
+      let sid = -1;
+      if (r !== null) {
+        const s = ps.outSets.intern(r.bytes, r.nextHop);
+        s.refs++;
+        sid = s.id;
+      }
+      (a.outCache ??= new Map()).set(key, sid);
+      return sid + 1;
+    }
+    const r = exportAttributes(this.env, src, ps, a, ft.family, ft.policyPrefix(slot));
+    return r === null ? 0 : ps.outSets.intern(r.bytes, r.nextHop).id + 1;
+  }
+
+  private bucket(of: OutFamily, sid: number): { items: number[]; pos: number } {
+    let b = of.buckets.get(sid);
+    if (b === undefined) {
+      b = { items: [], pos: 0 };
+      of.buckets.set(sid, b);
+    }
+    return b;
+  }
+
+  private pushWithdraw(of: OutFamily, ft: FamilyTable, slot: number, pathId: number): void {
+    of.withdraws.items.push(slot, pathId);
+    ft.outRefs[slot] = ft.outRefs[slot]! + 1;
+  }
+
+  private resolveAll(ps: PeerState, of: OutFamily): void {
+    const ft = this.tableOf(of.family);
+    if (of.adj.length < ft.cap && !of.addPath) of.adj = growTo(of.adj, ft.cap);
+    if (of.dumpCursor >= 0) {
+      for (let i = of.dumpCursor; i < ft.hi; i++) if (ft.head[i] !== -1) this.resolve(ps, of, ft, i);
+      of.dumpCursor = -1;
+    }
+    if (of.dirtyList.length > 0) {
+      const list = of.dirtyList;
+      of.dirtyList = [];
+      for (const slot of list) {
+        of.dirtyMark[slot] = 0;
+        this.resolve(ps, of, ft, slot);
+        ft.outRefs[slot] = ft.outRefs[slot]! - 1;
+        ft.maybeFree(slot);
+      }
+    }
+  }
+
+  /** Compares what `ps` should have for a prefix with its Adj-RIB-Out and queues the difference. */
+  private resolve(ps: PeerState, of: OutFamily, ft: FamilyTable, slot: number): void {
+    const sets = ps.outSets;
+    if (!of.addPath) {
+      const b = ft.best[slot]!;
+      const want = b < 0 ? 0 : this.exportPath(ps, ft, slot, b);
+      const cur = of.adj[slot]!;
+      if (want === cur) return;
+      if (want === 0) {
+        this.pushWithdraw(of, ft, slot, 0);
+        of.adj[slot] = 0;
+        sets.unref(cur - 1);
+        ft.outRefs[slot] = ft.outRefs[slot]! - 1;
+        return;
+      }
+      this.bucket(of, want - 1).items.push(slot, 0);
+      sets.ref(want - 1);
+      if (cur !== 0) sets.unref(cur - 1);
+      else ft.outRefs[slot] = ft.outRefs[slot]! + 1;
+      of.adj[slot] = want;
+      return;
+    }
+    // RFC 7911: every exportable path goes out under its own path identifier (its record number + 1).
+    const P = ft.paths;
+    const cur = of.adjAp.get(slot) ?? EMPTY_AP;
+    const want: number[] = [];
+    for (let p = ft.head[slot]!; p !== -1; p = P.next[p]!) {
+      const sid = this.exportPath(ps, ft, slot, p);
+      if (sid !== 0) want.push(p + 1, sid - 1);
+    }
+    for (let k = 0; k < cur.length; k += 2) {
+      let still = false;
+      for (let j = 0; j < want.length; j += 2) if (want[j] === cur[k]) still = true;
+      if (!still) this.pushWithdraw(of, ft, slot, cur[k]!);
+    }
+    for (let j = 0; j < want.length; j += 2) {
+      let old = -1;
+      for (let k = 0; k < cur.length; k += 2) if (cur[k] === want[j]) old = cur[k + 1]!;
+      if (old !== want[j + 1]) this.bucket(of, want[j + 1]!).items.push(slot, want[j]!);
+      sets.ref(want[j + 1]!);
+    }
+    for (let k = 0; k < cur.length; k += 2) sets.unref(cur[k + 1]!);
+    if (want.length > 0) {
+      if (cur.length === 0) ft.outRefs[slot] = ft.outRefs[slot]! + 1;
+      of.adjAp.set(slot, want);
+    } else if (cur.length > 0) {
+      of.adjAp.delete(slot);
+      ft.outRefs[slot] = ft.outRefs[slot]! - 1;
+    }
+  }
+
+  private addPrefix(b: UpdateBuilder | WithdrawBuilder, ft: FamilyTable, slot: number, pathId: number): void {
+    if (ft.family === 4) b.addIpv4(ft.addr4[slot]!, ft.len[slot]!, pathId);
+    else {
+      const s = this.scratch;
+      ft.octets(slot, s.addr);
+      s.len = ft.len[slot]!;
+      s.pathId = pathId;
+      b.add(s);
+    }
+  }
+
+  private emitWithdraws(ps: PeerState, of: OutFamily, out: Uint8Array[], bytes: number, max: number): number {
+    const w = of.withdraws;
+    if (w.pos >= w.items.length) return bytes;
+    const ft = this.tableOf(of.family);
+    const wb = new WithdrawBuilder({ ctx: ps.desc.sendCtx, afi: ft.afi, safi: 1 });
+    const msg = maxMessageLength(ps.desc.sendCtx);
+    const overhead = ft.family === 4 ? 23 : 30;
+    let n = 0;
+    while (w.pos < w.items.length) {
+      const slot = w.items[w.pos]!;
+      const size = (of.addPath ? 5 : 1) + ((ft.len[slot]! + 7) >> 3);
+      if (n > 0 || bytes > 0) {
+        if (bytes + n + size + Math.ceil((n + size) / (msg - overhead)) * overhead > max) break;
+      }
+      this.addPrefix(wb, ft, slot, w.items[w.pos + 1]!);
+      n += size;
+      w.pos += 2;
+      ft.outRefs[slot] = ft.outRefs[slot]! - 1;
+      ft.maybeFree(slot);
+    }
+    if (w.pos >= w.items.length) {
+      w.items = [];
+      w.pos = 0;
+    }
+    for (const m of wb.take()) {
+      out.push(m);
+      bytes += m.length;
+    }
+    return bytes;
+  }
+
+  private emitBucket(
+    ps: PeerState, of: OutFamily, sid: number, b: { items: number[]; pos: number }, out: Uint8Array[], bytes: number, max: number,
+  ): number {
+    const ft = this.tableOf(of.family);
+    const set = ps.outSets.get(sid);
+    const ub = new UpdateBuilder(
+      set.nextHop === undefined
+        ? { ctx: ps.desc.sendCtx, afi: ft.afi, safi: 1, attributes: set.bytes }
+        : { ctx: ps.desc.sendCtx, afi: ft.afi, safi: 1, attributes: set.bytes, nextHop: set.nextHop },
+    );
+    const msg = maxMessageLength(ps.desc.sendCtx);
+    const overhead = 23 + set.bytes.length + (set.nextHop === undefined ? 0 : 25);
+    let n = 0;
+    while (b.pos < b.items.length) {
+      const slot = b.items[b.pos]!;
+      const size = (of.addPath ? 5 : 1) + ((ft.len[slot]! + 7) >> 3);
+      if (n > 0 || bytes > 0) {
+        if (bytes + n + size + Math.ceil((n + size) / (msg - overhead)) * overhead > max) break;
+      }
+      this.addPrefix(ub, ft, slot, b.items[b.pos + 1]!);
+      n += size;
+      b.pos += 2;
+    }
+    for (const m of ub.take()) {
+      out.push(m);
+      bytes += m.length;
+    }
+    return bytes;
+  }
+}
+
+function growTo<T extends Int32Array | Uint8Array>(a: T, n: number): T {
+  let m = a.length || 1;
+  while (m < n) m *= 2;
+  const b = new (a.constructor as new (n: number) => T)(m);
+  b.set(a);
+  return b;
+}
