@@ -8,6 +8,7 @@ import { runApply, type RunState } from './apply.js';
 import { ContextHolder, releaseNodeAddresses, type GlobalOptions, type NodeReleaser } from './context.js';
 import { runDelete, type DeleteOptions } from './delete.js';
 import { runGet, type GetOptions } from './get.js';
+import { dnsCommand } from './dns.js';
 import { ipamCommand } from './ipam.js';
 import { processIO, type CliIO } from './io.js';
 
@@ -57,6 +58,7 @@ export function buildProgram(io: CliIO, state: RunState, holder: ContextHolder, 
     .action(async (args: string[], o: DeleteOptions) => runDelete(args, o, io, getContext, opts.releaseNode ?? releaseNodeAddresses, state));
 
   program.addCommand(ipamCommand(getContext, { out: io.stdout, err: io.stderr }));
+  program.addCommand(dnsCommand({ out: io.stdout, err: io.stderr }));
 
   // Commander only copies these into subcommands made with .command(); apply them everywhere.
   const configure = (c: Command): void => {

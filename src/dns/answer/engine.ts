@@ -18,12 +18,20 @@ export interface Upstream {
 
 export type Transport = 'udp' | 'tcp';
 
+/**
+ * Who may have names outside our zones resolved for them. Gets the client's address (undefined
+ * for in-process callers); a refused client gets REFUSED, like a recursive server with an ACL.
+ */
+export type RecursionPolicy = (client: string | undefined) => boolean;
+
 export interface EngineOptions extends AnswerConfig {
   /** The UDP payload size we advertise and honour (RFC 6891 §6.2.5). */
   ednsBufferSize?: number;
   /** Bound on cached (name, type) answers; the cache is emptied when it is reached. */
   maxCacheEntries?: number;
   upstream?: Upstream;
+  /** Default: every client may recurse. */
+  recursion?: RecursionPolicy;
 }
 
 export const defaultEngineOptions: EngineOptions = {
@@ -37,6 +45,8 @@ export const defaultEngineOptions: EngineOptions = {
 export interface EngineStats {
   queries: number;
   cacheHits: number;
+  /** Cache hits that were NXDOMAIN or NODATA (CoreDNS's `denial` hits). */
+  cacheHitsDenial: number;
   cacheMisses: number;
   cacheEntries: number;
   dropped: number;
@@ -58,8 +68,9 @@ export class DnsEngine {
   private readonly ednsBuffer: number;
   private readonly maxEntries: number;
   private upstream: Upstream | undefined;
+  private readonly recursion: RecursionPolicy | undefined;
   private readonly counters: EngineStats = {
-    queries: 0, cacheHits: 0, cacheMisses: 0, cacheEntries: 0, dropped: 0, forwarded: 0, internalErrors: 0, rcodes: {},
+    queries: 0, cacheHits: 0, cacheHitsDenial: 0, cacheMisses: 0, cacheEntries: 0, dropped: 0, forwarded: 0, internalErrors: 0, rcodes: {},
   };
 
   constructor(private readonly index: DnsIndex, opts: Partial<EngineOptions> = {}) {
@@ -67,6 +78,7 @@ export class DnsEngine {
     this.ednsBuffer = Math.max(CLASSIC_UDP_SIZE, Math.min(o.ednsBufferSize ?? DEFAULT_EDNS_BUFFER, 65535));
     this.maxEntries = o.maxCacheEntries ?? 200_000;
     this.upstream = o.upstream;
+    this.recursion = o.recursion;
     this.resolver = new Resolver(index, o, () => this.upstream !== undefined);
     index.onChange((tags) => this.invalidate(tags));
   }
@@ -81,6 +93,14 @@ export class DnsEngine {
     return { ...this.counters, cacheEntries: this.cache.size, rcodes: { ...this.counters.rcodes } };
   }
 
+  /**
+   * The parse state of the query `handle` was last given, valid until the next call (metrics
+   * read the type from it without parsing again).
+   */
+  get lastQuery(): Readonly<ParsedQuery> {
+    return this.q;
+  }
+
   clearCache(): void {
     this.cache.clear();
     this.byTag.clear();
@@ -90,7 +110,7 @@ export class DnsEngine {
    * Answers one DNS message. Returns the response, null to send nothing, or a promise when the
    * question is forwarded. Never throws.
    */
-  handle(msg: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null> {
+  handle(msg: Buffer, transport: Transport, client?: string): Buffer | null | Promise<Buffer | null> {
     this.counters.queries++;
     const q = this.q;
     try {
@@ -118,8 +138,9 @@ export class DnsEngine {
         p = this.miss(key, qt);
       } else {
         this.counters.cacheHits++;
+        if (p !== FORWARD && (p.rcode === Rcode.NXDOMAIN || (p.rcode === Rcode.NOERROR && p.an === 0))) this.counters.cacheHitsDenial++;
       }
-      if (p === FORWARD) return this.forward(msg, q, maxSize);
+      if (p === FORWARD) return this.forward(msg, q, maxSize, client);
       this.counters.rcodes[p.rcode] = (this.counters.rcodes[p.rcode] ?? 0) + 1;
       return assembleResponse(msg, q, p, maxSize, this.raFlag(), this.ednsBuffer);
     } catch (e) {
@@ -180,16 +201,18 @@ export class DnsEngine {
     }
   }
 
-  private async forward(msg: Buffer, q0: ParsedQuery, maxSize: number): Promise<Buffer | null> {
+  private async forward(msg: Buffer, q0: ParsedQuery, maxSize: number, client: string | undefined): Promise<Buffer | null> {
     const q = { ...q0 }; // the shared parse state is reused by the next query
     const up = this.upstream;
+    if (!up || (this.recursion && !this.recursion(client))) return this.rcode(msg, q, Rcode.REFUSED, maxSize);
     this.counters.forwarded++;
-    if (!up) return this.rcode(msg, q, Rcode.REFUSED, maxSize);
     try {
       const res = await up.resolve(msg);
       if (res.length < HEADER_LEN) throw new Error('short upstream response');
       if (res.length <= maxSize) {
         res.writeUInt16BE(q.id, 0);
+        // We recursed for the client, whatever the upstream (an authoritative one sets no RA).
+        res[3] = res[3]! | Flag.RA;
         return res;
       }
       return assembleResponse(msg, q, preparedRcode(res[3]! & 0xf), maxSize, this.raFlag() | Flag.TC, this.ednsBuffer);

@@ -120,6 +120,12 @@ export class DnsIndex {
     return (this.podIps.get(ns)?.get(ip) ?? 0) > 0;
   }
 
+  /** The namespace of a pod holding `ip` (autopath's client check); O(namespaces with pods). */
+  podNamespaceOf(ip: string): string | undefined {
+    for (const [ns, ips] of this.podIps) if ((ips.get(ip) ?? 0) > 0) return ns;
+    return undefined;
+  }
+
   /** Service keys ("ns/name") whose cluster IPs or headless endpoints include `ip`. */
   ptrOwners(ip: string): readonly string[] {
     const o = this.ptr.get(ip);

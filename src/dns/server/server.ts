@@ -6,6 +6,9 @@ import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from
 import { logger } from '../../log/index.js';
 import type { DnsEngine } from '../answer/engine.js';
 
+/** What the server feeds queries to: the engine, or a wrapper around it (metrics). */
+export type QueryHandler = Pick<DnsEngine, 'handle'>;
+
 export interface ListenAddress {
   host: string;
   /** 0 picks a free port, the same one for UDP and TCP. */
@@ -42,7 +45,7 @@ export class DnsServer {
   private readonly idleMs: number;
   private readonly maxConns: number;
 
-  constructor(private readonly engine: DnsEngine, private readonly opts: DnsServerOptions) {
+  constructor(private readonly engine: QueryHandler, private readonly opts: DnsServerOptions) {
     this.idleMs = opts.tcpIdleTimeoutMs ?? 10_000;
     this.maxConns = opts.maxTcpConnections ?? 1000;
   }
@@ -91,7 +94,7 @@ export class DnsServer {
       sock.send(res, r.port, r.address);
     };
     sock.on('message', (msg, rinfo) => {
-      const res = engine.handle(msg, 'udp');
+      const res = engine.handle(msg, 'udp', rinfo.address);
       if (res === null) return;
       if (res instanceof Uint8Array) send(res, rinfo);
       else res.then((b) => { if (b) send(b, rinfo); }, () => undefined);
@@ -131,6 +134,7 @@ export class DnsServer {
   private onConnection(sock: Socket): void {
     this.conns.add(sock);
     const engine = this.engine;
+    const client = sock.remoteAddress;
     let pending: Buffer | undefined;
     let waitingDrain = false;
     sock.setTimeout(this.idleMs, () => sock.destroy());
@@ -159,7 +163,7 @@ export class DnsServer {
         if (buf.length - off - 2 < len) break;
         const msg = buf.subarray(off + 2, off + 2 + len);
         off += 2 + len;
-        const res = engine.handle(msg, 'tcp');
+        const res = engine.handle(msg, 'tcp', client);
         if (res === null) {
           // Not a query we can answer (no header, or a response): the stream cannot be trusted.
           sock.destroy();
