@@ -1,4 +1,5 @@
-# One image for every Tern binary: tern, tern-bgpd, tern-rrd, tern-agentd, tern-dnsd, tern-cni.
+# One image for every Tern binary (package.json "bin"): tern, tern-bgpd, tern-rrd, tern-agentd,
+# tern-dnsd, tern-cni, tern-kube-sync.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -21,6 +22,7 @@ COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY proto proto
 COPY deploy/config /etc/tern
-RUN for b in tern tern-bgpd tern-rrd tern-agentd tern-dnsd tern-cni; do \
-      printf '#!/bin/sh\nexec node /opt/tern/dist/daemons/%s.js "$@"\n' "$b" > /usr/local/bin/$b; \
-      chmod +x /usr/local/bin/$b; done
+# One wrapper per entry of package.json "bin", so the image always has exactly those commands.
+RUN node -e 'const fs = require("fs"); \
+      for (const [name, file] of Object.entries(require("./package.json").bin)) \
+        fs.writeFileSync("/usr/local/bin/" + name, "#!/bin/sh\nexec node /opt/tern/" + file + " \"$@\"\n", { mode: 0o755 });'
