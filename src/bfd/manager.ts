@@ -13,7 +13,7 @@ import { isIP } from 'node:net';
 import { TernError } from '../errors/index.js';
 import { logger, type Logger } from '../log/index.js';
 import { formatIp, parseIp } from '../net/ip.js';
-import { systemClock, type Clock, type Timer } from './clock.js';
+import { systemClock, type Clock, type Timer } from '../clock/index.js';
 import { BfdDiag, decode, encode, encodingLength, type ControlPacket } from './packet.js';
 import { BfdSession, validateSessionConfig, type BfdSessionInfo, type BfdTransition } from './session.js';
 

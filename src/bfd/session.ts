@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { TernError } from '../errors/index.js';
 import { logger, type Logger } from '../log/index.js';
-import type { Clock, Timer } from './clock.js';
+import type { Clock, Timer } from '../clock/index.js';
 import {
   BfdDiag,
   BfdState,

@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/bfd/clock.js';
+import { ManualClock } from '../../src/clock/index.js';
 import { BfdDiag, BfdState, decode, encode, encodingLength, type ControlPacket } from '../../src/bfd/packet.js';
 import { BfdSession, jitteredInterval, TransitionReasons, type BfdSessionConfig, type BfdTransition } from '../../src/bfd/session.js';
 

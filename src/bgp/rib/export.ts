@@ -16,15 +16,8 @@ import {
 import type { Attrs } from './attrs.js';
 import { codeOf } from './attrs.js';
 
-export interface Timer {
-  cancel(): void;
-}
-
-/** Time as a dependency (the same shape as the BFD clock): tests advance it by hand. */
-export interface Clock {
-  now(): number;
-  setTimer(delayMs: number, fn: () => void): Timer;
-}
+import type { Clock, Timer } from '../../clock/index.js';
+export type { Clock, Timer };
 
 /** An encoded attribute block for one peer's send context, shared by every prefix that uses it. */
 export interface OutSet {

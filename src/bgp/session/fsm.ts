@@ -35,7 +35,7 @@ import {
   toBuffer,
   type UpdateScan,
 } from '../wire/index.js';
-import { type Clock, systemClock, type Timer } from './clock.js';
+import { type Clock, systemClock, type Timer } from '../../clock/index.js';
 import { familyName, type PeerConfig, type ResolvedPeerConfig, resolvePeerConfig } from './config.js';
 import { buildLocalOpen, checkRemoteOpen, type Negotiated, negotiateOpen } from './open.js';
 import { tcpTransport, type Transport } from './transport.js';

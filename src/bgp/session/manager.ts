@@ -8,7 +8,7 @@ import { TernError } from '../../errors/index.js';
 import { logger, type Logger } from '../../log/index.js';
 import { formatIp, parseIp } from '../../net/ip.js';
 import type { RibPort } from '../peer.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../clock/index.js';
 import { classifyChange, type PeerConfig, resolvePeerConfig } from './config.js';
 import { BgpSession, type Transition } from './fsm.js';
 import { tcpTransport, type Transport } from './transport.js';

@@ -1,7 +1,7 @@
 // Receiving: withdrawals, implicit withdraw, treat-as-withdraw, loops, 2-octet peers, max-prefix,
 // graceful restart, best-path events, attribute interning.
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/bfd/clock.js';
+import { ManualClock } from '../../../src/clock/index.js';
 import type { BestPathEvent } from '../../../src/bgp/rib/index.js';
 import { IPV4_UNICAST, makeContext, parseDotted } from '../../../src/bgp/wire/index.js';
 import { LOCAL_AS, announce, attrs, ebgp, feed, ibgp, rib, withdraw } from './helpers.js';

@@ -3,7 +3,7 @@
 // depends on how fast the machine is.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/bgp/session/clock.js';
+import { ManualClock } from '../../../src/clock/index.js';
 import type { PeerConfig } from '../../../src/bgp/session/config.js';
 import { BgpSession } from '../../../src/bgp/session/fsm.js';
 import { SessionManager } from '../../../src/bgp/session/manager.js';
@@ -229,7 +229,7 @@ describe('BgpSession: active session against a scripted peer', () => {
     const r = await rig({ delayOpenTime: 5 });
     r.session.start();
     const raw = await r.listener.accept();
-    await waitFor('connection registered', () => r.clock.timers > 0 && r.session.connection() !== null);
+    await waitFor('connection registered', () => r.clock.armed > 0 && r.session.connection() !== null);
     r.clock.advance(4999);
     await sleep(30);
     expect(raw.pending).toHaveLength(0);

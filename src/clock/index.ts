@@ -1,6 +1,7 @@
-// Time as a dependency. Sessions never call setTimeout or read the wall clock themselves, so
-// the state machine runs the same against real time (systemClock) and against a clock a test
-// advances by hand (ManualClock), where "3 × 100 ms" takes no real time at all.
+// Time as a dependency. State machines (BFD, the BGP session, the RIB's stale timers) never call
+// setTimeout or read the wall clock themselves, so they run the same against real time
+// (systemClock) and against a clock a test advances by hand (ManualClock), where a 90-second
+// hold timer expires without waiting 90 seconds.
 import { performance } from 'node:perf_hooks';
 
 export interface Timer {
