@@ -9,12 +9,14 @@ export const ErrorCodes = {
   TERN_ERR_IPAM_EXHAUSTED: 'no free address is left in the pools a request may use',
   TERN_ERR_IPAM: 'an IPAM request is invalid or could not be carried out',
   TERN_ERR_DATASTORE: 'etcd could not be reached or answered with an error',
+  TERN_ERR_EXEC: 'an external command (ip, nft, conntrack, ...) failed',
   TERN_ERR_USAGE: 'a command was called with bad arguments',
   TERN_ERR_LAB: 'the network-namespace lab could not be built or torn down',
   TERN_ERR_BFD: 'a BFD peer is misconfigured or its sockets could not be opened',
   TERN_ERR_BGP_SESSION: 'a BGP peer is misconfigured, or its listener could not be opened',
   TERN_ERR_ROUTE: 'a kernel route is invalid, conflicts with a route Tern does not own, or could not be programmed',
   TERN_ERR_POLICY: 'a network policy could not be calculated or programmed into nftables',
+  TERN_ERR_PROXY: 'the service proxy could not program its nftables table',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

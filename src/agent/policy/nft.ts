@@ -1,7 +1,7 @@
 // Running nft: a script on stdin (`nft -f -`, one kernel transaction: all or nothing) and
 // reading a table back as JSON, in the current network namespace or in a named one
 // (`ip netns exec NS nft ...`). Argument arrays only, never a shell.
-import { spawn } from 'node:child_process';
+import { inNetns, run } from '../../sys/exec.js';
 
 export interface NftTarget {
   /** Named network namespace (as listed by `ip netns`); the current one when absent. */
@@ -17,31 +17,14 @@ export interface NftRun {
   stderr: string;
 }
 
-function command(args: readonly string[], target: NftTarget): [string, string[]] {
-  return target.netns ? ['ip', ['netns', 'exec', target.netns, 'nft', ...args]] : ['nft', [...args]];
-}
-
-export function runNft(args: readonly string[], input: string | undefined, target: NftTarget = {}): Promise<NftRun> {
-  const [cmd, argv] = command(args, target);
-  return new Promise((resolve) => {
-    const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    // nft may exit before reading all of stdin (a syntax error on line 1): EPIPE is not the error.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), target.timeoutMs ?? 60_000);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      resolve({ ok: false, code: null, stdout: '', stderr: e.message });
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ ok: code === 0, code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-  });
+export async function runNft(args: readonly string[], input: string | undefined, target: NftTarget = {}): Promise<NftRun> {
+  const [cmd, argv] = inNetns(target.netns, 'nft', args);
+  try {
+    const r = await run(cmd, argv, { input: input ?? '', timeoutMs: target.timeoutMs ?? 60_000, allowFail: true, errorCode: 'TERN_ERR_POLICY' });
+    return { ok: r.code === 0, code: r.code, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    return { ok: false, code: null, stdout: '', stderr: (e as Error).message };
+  }
 }
 
 /** Loads a script as one transaction. A failed transaction changes nothing in the kernel. */

@@ -7,6 +7,7 @@ import { TernError } from '../../errors/index.js';
 import { logger } from '../../log/index.js';
 import type { Family } from '../../net/ip.js';
 import { BatchStderrParser, parseRouteDump, type DumpResult } from './codec.js';
+import { run } from '../../sys/exec.js';
 
 const log = logger('routes');
 
@@ -30,27 +31,10 @@ export interface RouteProgrammer {
 export const ProgrammerModes = ['persistent', 'spawn'] as const;
 export type ProgrammerMode = (typeof ProgrammerModes)[number];
 
-/** Runs `ip` to completion; rejects on a non-zero exit with stderr in the message. */
-export function runIp(netns: string | undefined, args: readonly string[], input?: string, timeoutMs = 60_000): Promise<{ stdout: string; stderr: string; code: number | null }> {
-  const argv = [...nsArgs(netns), ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(IP_BIN, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(new TernError('TERN_ERR_ROUTE', `ip ${argv.join(' ')}: ${e.message}`, { cause: e }));
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code: signal ? null : code });
-    });
-  });
+/** Runs `ip` to completion; only a failure to start it rejects (the exit code is returned). */
+export async function runIp(netns: string | undefined, args: readonly string[], input?: string, timeoutMs = 60_000): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  const r = await run(IP_BIN, [...nsArgs(netns), ...args], { input: input ?? '', timeoutMs, allowFail: true, errorCode: 'TERN_ERR_ROUTE' });
+  return { stdout: r.stdout, stderr: r.stderr, code: r.signal ? null : r.code };
 }
 
 /** Every route of one family in every table (`ip -N -j route show table all`). */
