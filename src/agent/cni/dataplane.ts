@@ -1,0 +1,235 @@
+// The kernel side of pod networking: the veth pair, its addresses, routes, neighbour entries
+// and sysctls. Runs in the node's network namespace (the agent's own); the pod's side is
+// configured from inside the pod's namespace with `nsenter --net=<CNI_NETNS>`, which takes any
+// path (bind mount under /var/run/netns or /proc/<pid>/ns/net), where `ip -n` takes only names.
+// Each step is one `ip -batch` process: ADD costs two processes whatever the address count.
+import { writeFile } from 'node:fs/promises';
+import { TERN_ROUTE_PROTOCOL } from '../routes/model.js';
+import { CniError, TernCniCode } from './codes.js';
+import type { CommandResult, CommandRunner } from './exec.js';
+import { GATEWAY_V4, GATEWAY_V6, HOST_VETH_MAC } from './names.js';
+
+export interface VethPlan {
+  hostIface: string;
+  tmpIface: string;
+  podIface: string;
+  /** CNI_NETNS: a path to the pod's network namespace. */
+  netns: string;
+  mtu: number;
+  podMac: string;
+  alias: string;
+  /** Bare addresses: `10.244.1.5`, `fd00::5`. */
+  ipv4?: string;
+  ipv6?: string;
+}
+
+export interface LinkInfo {
+  name: string;
+  ifindex: number;
+  mtu: number;
+  mac: string;
+  /** Administratively up. */
+  up: boolean;
+  alias?: string;
+  /** `veth` etc. (only from listings made with `-d`). */
+  kind?: string;
+  /** Addresses as `ip/len` (only from `addr show`). */
+  addrs: string[];
+}
+
+export interface RouteInfo {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  table: string;
+  protocol?: string;
+}
+
+export interface NeighInfo {
+  dst: string;
+  mac?: string;
+  dev?: string;
+  permanent: boolean;
+}
+
+export interface PodNetState {
+  links: LinkInfo[];
+  routes: RouteInfo[];
+  neighbours: NeighInfo[];
+}
+
+const lineSafe = /^[^\s"'\\#]+$/;
+/** One `ip -batch` line; an argument that `ip` would split or treat as a comment is a bug here. */
+function line(...args: string[]): string {
+  for (const a of args) if (!lineSafe.test(a)) throw new CniError(TernCniCode.INTERNAL, `unsafe ip batch argument ${JSON.stringify(a)}`);
+  return args.join(' ');
+}
+
+function failed(what: string, r: CommandResult, lines?: string[]): CniError {
+  const m = /Command failed -:(\d+)/.exec(r.stderr);
+  const at = m && lines ? ` at "${lines[Number(m[1]) - 1]}"` : '';
+  return new CniError(TernCniCode.VETH_SETUP_FAILED, `${what} failed${at}`, r.stderr.trim() || `exit ${r.code}`);
+}
+
+interface RawLink {
+  ifname?: string;
+  ifindex?: number;
+  mtu?: number;
+  address?: string;
+  flags?: string[];
+  ifalias?: string;
+  linkinfo?: { info_kind?: string };
+  addr_info?: { local?: string; prefixlen?: number }[];
+}
+
+function toLink(r: RawLink): LinkInfo {
+  return {
+    name: r.ifname ?? '',
+    ifindex: r.ifindex ?? 0,
+    mtu: r.mtu ?? 0,
+    mac: r.address ?? '',
+    up: (r.flags ?? []).includes('UP'),
+    ...(r.ifalias ? { alias: r.ifalias } : {}),
+    ...(r.linkinfo?.info_kind ? { kind: r.linkinfo.info_kind } : {}),
+    addrs: (r.addr_info ?? []).filter((a) => a.local).map((a) => `${a.local}/${a.prefixlen}`),
+  };
+}
+
+/** `ip -j` prints one JSON array per command; a batch prints one per line. */
+function jsonLines(stdout: string): unknown[][] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim().startsWith('['))
+    .map((l) => JSON.parse(l) as unknown[]);
+}
+
+const noDevice = (r: CommandResult): boolean => /does not exist|Cannot find device/.test(r.stderr);
+
+export class Dataplane {
+  constructor(
+    private readonly run: CommandRunner,
+    /** /proc/sys of the agent's own namespace (net sysctls follow the opener's netns). */
+    private readonly procSys = '/proc/sys',
+  ) {}
+
+  /**
+   * Creates the pair with the peer straight in the pod's namespace, then the host end's
+   * alias, link, gateway address and the pod's routes (`proto 44`, the route manager's
+   * protocol, so it adopts them). If the first line fails nothing was made; after that the
+   * caller deletes the host end, which takes the peer and the routes with it.
+   */
+  async createVeth(p: VethPlan): Promise<void> {
+    const proto = String(TERN_ROUTE_PROTOCOL);
+    const lines = [
+      line('link', 'add', 'name', p.hostIface, 'address', HOST_VETH_MAC, 'mtu', String(p.mtu), 'type', 'veth', 'peer', 'name', p.tmpIface, 'address', p.podMac, 'mtu', String(p.mtu), 'netns', p.netns),
+      // `ip link add` accepts `alias` and ignores it (iproute2 6.1): set it on its own.
+      line('link', 'set', 'dev', p.hostIface, 'alias', p.alias),
+      line('link', 'set', 'dev', p.hostIface, 'up'),
+      ...(p.ipv6 ? [line('addr', 'add', `${GATEWAY_V6}/64`, 'dev', p.hostIface, 'nodad')] : []),
+      // `replace`: a /32 for an address IPAM just handed out can only be a leftover.
+      ...(p.ipv4 ? [line('route', 'replace', `${p.ipv4}/32`, 'dev', p.hostIface, 'scope', 'link', 'proto', proto)] : []),
+      ...(p.ipv6 ? [line('route', 'replace', `${p.ipv6}/128`, 'dev', p.hostIface, 'proto', proto)] : []),
+    ];
+    const r = await this.run('ip', ['-batch', '-'], { input: `${lines.join('\n')}\n` });
+    if (r.code !== 0) throw failed(`creating veth ${p.hostIface}`, r, lines);
+  }
+
+  /**
+   * Proxy ARP makes the host answer the pod's ARP for 169.254.1.1 should its permanent
+   * neighbour entry ever go; per-interface forwarding lets the pod's packets be routed even
+   * where the node's global switch is off (ip_route_input_slow checks the input device).
+   */
+  async hostSysctls(iface: string, ipv6: boolean): Promise<void> {
+    const w: [string, string][] = [
+      [`net/ipv4/conf/${iface}/proxy_arp`, '1'],
+      [`net/ipv4/neigh/${iface}/proxy_delay`, '0'],
+      [`net/ipv4/conf/${iface}/forwarding`, '1'],
+      ...(ipv6 ? ([[`net/ipv6/conf/${iface}/forwarding`, '1']] as [string, string][]) : []),
+    ];
+    for (const [k, v] of w) {
+      try {
+        await writeFile(`${this.procSys}/${k}`, v);
+      } catch (e) {
+        throw new CniError(TernCniCode.VETH_SETUP_FAILED, `sysctl ${k.replaceAll('/', '.')}=${v} failed`, (e as Error).message);
+      }
+    }
+  }
+
+  /**
+   * Inside the pod: rename the peer, the /32 and /128, link up, the gateway as an on-link
+   * host route, a permanent neighbour entry for it (the host end's fixed MAC) and the default
+   * routes, as Calico sets a pod up.
+   */
+  async configurePod(p: VethPlan): Promise<void> {
+    const i = p.podIface;
+    const lines = [
+      line('link', 'set', 'dev', p.tmpIface, 'name', i),
+      ...(p.ipv4 ? [line('addr', 'add', `${p.ipv4}/32`, 'dev', i)] : []),
+      ...(p.ipv6 ? [line('addr', 'add', `${p.ipv6}/128`, 'dev', i, 'nodad')] : []),
+      line('link', 'set', 'dev', i, 'up'),
+      ...(p.ipv4
+        ? [
+            line('route', 'add', `${GATEWAY_V4}/32`, 'dev', i, 'scope', 'link'),
+            line('neigh', 'replace', GATEWAY_V4, 'lladdr', HOST_VETH_MAC, 'dev', i, 'nud', 'permanent'),
+            line('route', 'add', 'default', 'via', GATEWAY_V4, 'dev', i),
+          ]
+        : []),
+      ...(p.ipv6
+        ? [line('neigh', 'replace', GATEWAY_V6, 'lladdr', HOST_VETH_MAC, 'dev', i, 'nud', 'permanent'), line('route', 'add', 'default', 'via', GATEWAY_V6, 'dev', i)]
+        : []),
+    ];
+    const r = await this.run('nsenter', [`--net=${p.netns}`, 'ip', '-batch', '-'], { input: `${lines.join('\n')}\n` });
+    if (r.code !== 0) throw failed(`configuring ${i} in ${p.netns}`, r, lines);
+  }
+
+  /** The host-side link, or undefined when there is none. */
+  async link(name: string): Promise<LinkInfo | undefined> {
+    const r = await this.run('ip', ['-j', '-d', 'link', 'show', 'dev', name]);
+    if (r.code !== 0) {
+      if (noDevice(r)) return undefined;
+      throw failed(`reading link ${name}`, r);
+    }
+    const [rows] = jsonLines(r.stdout);
+    const raw = (rows ?? [])[0] as RawLink | undefined;
+    return raw ? toLink(raw) : undefined;
+  }
+
+  /** Deletes a host-side link (its peer and its routes go with it); false when it was gone. */
+  async deleteLink(name: string): Promise<boolean> {
+    const r = await this.run('ip', ['link', 'del', 'dev', name]);
+    if (r.code === 0) return true;
+    if (noDevice(r)) return false;
+    throw failed(`deleting link ${name}`, r);
+  }
+
+  /** Every veth in the node's namespace, with alias. */
+  async veths(): Promise<LinkInfo[]> {
+    const r = await this.run('ip', ['-j', '-d', 'link', 'show', 'type', 'veth']);
+    if (r.code !== 0) throw failed('listing veths', r);
+    return ((jsonLines(r.stdout)[0] ?? []) as RawLink[]).map(toLink);
+  }
+
+  /** What the pod's namespace holds: links with addresses, routes of every table, neighbours. */
+  async podState(netns: string): Promise<PodNetState> {
+    const lines = ['addr show', 'route show table all', 'neigh show'];
+    const r = await this.run('nsenter', [`--net=${netns}`, 'ip', '-j', '-batch', '-'], { input: `${lines.join('\n')}\n` });
+    if (r.code !== 0) throw failed(`reading the network of ${netns}`, r, lines);
+    const [links = [], routes = [], neigh = []] = jsonLines(r.stdout);
+    return {
+      links: (links as RawLink[]).map(toLink),
+      routes: (routes as { dst?: string; gateway?: string; dev?: string; table?: string; protocol?: string }[]).map((x) => ({
+        dst: x.dst ?? '',
+        ...(x.gateway ? { gateway: x.gateway } : {}),
+        ...(x.dev ? { dev: x.dev } : {}),
+        table: x.table ?? 'main',
+        ...(x.protocol ? { protocol: x.protocol } : {}),
+      })),
+      neighbours: (neigh as { dst?: string; lladdr?: string; dev?: string; state?: string[] }[]).map((x) => ({
+        dst: x.dst ?? '',
+        ...(x.lladdr ? { mac: x.lladdr } : {}),
+        ...(x.dev ? { dev: x.dev } : {}),
+        permanent: (x.state ?? []).includes('PERMANENT'),
+      })),
+    };
+  }
+}
