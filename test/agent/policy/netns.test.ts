@@ -52,12 +52,19 @@ const inputs = new PolicyInputs(NODE_NAME);
 let nsLabels: Record<NsName, Record<string, string>> = { x: { ns: 'x' }, y: { ns: 'y' }, z: { ns: 'z' } };
 let current: DesiredState;
 
+// Each probe round gets its own block of UDP source ports (200 per round covers 72 targets
+// tried twice), cycling over 100 blocks: a block comes back long after conntrack forgot it.
+let probeRound = 0;
+const udpPortBase = (): number => 12000 + ((probeRound++ % 100) * 200);
+
 /**
  * Probes from every pod to every pod. `only` limits the probes to those ids; `timeoutMs` is
  * per probe (the probe script tries a failed one once more).
  */
 async function probeAll(only?: ReadonlySet<string>, timeoutMs = 300): Promise<Map<string, boolean>> {
   const out = new Map<string, boolean>();
+  // Every source pod is its own namespace, so they can all use the same block.
+  const portBase = udpPortBase();
   await Promise.all(
     WHO.map(async (s) => {
       const targets = WHO.flatMap((d) =>
@@ -71,7 +78,7 @@ async function probeAll(only?: ReadonlySet<string>, timeoutMs = 300): Promise<Ma
         ),
       ).filter((t) => !only || only.has(t.id));
       if (targets.length === 0) return;
-      const r = await lab.exec(pods.get(id(s))!, process.execPath, [join(HERE, 'probe.mjs'), JSON.stringify(targets), String(timeoutMs)], { timeoutMs: 30_000 });
+      const r = await lab.exec(pods.get(id(s))!, process.execPath, [join(HERE, 'probe.mjs'), JSON.stringify(targets), String(timeoutMs), String(portBase)], { timeoutMs: 30_000 });
       for (const [k, v] of Object.entries(JSON.parse(r.stdout) as Record<string, boolean>)) out.set(k, v);
     }),
   );

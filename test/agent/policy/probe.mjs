@@ -1,12 +1,17 @@
 // Probes many destinations at once from inside one pod and prints one JSON line
 // {"<id>": true|false}. argv[2]: JSON [{id, ip, port, proto: "TCP"|"UDP"}]; argv[3]:
-// timeout in ms. A failed probe is tried once more, so a slow scheduler cannot turn an
-// allowed connection into a "denied" one.
+// timeout in ms; argv[4]: first UDP source port. A failed probe is tried once more, so a slow
+// scheduler cannot turn an allowed connection into a "denied" one.
+//
+// UDP probes bind their own source ports (one per probe and try, from argv[4] on): with random
+// ports a probe now and then reuses the 4-tuple of a flow an earlier step allowed, and conntrack
+// rightly lets that "established" flow through a policy that denies new ones.
 import dgram from 'node:dgram';
 import net from 'node:net';
 
 const targets = JSON.parse(process.argv[2]);
 const timeoutMs = Number(process.argv[3] ?? 300);
+let nextPort = Number(process.argv[4] ?? 0);
 
 function tcp(t) {
   return new Promise((resolve) => {
@@ -33,7 +38,9 @@ function udp(t) {
     const timer = setTimeout(() => done(false), timeoutMs);
     s.once('message', () => done(true));
     s.once('error', () => done(false));
-    s.send('probe', t.port, t.ip);
+    const send = () => s.send('probe', t.port, t.ip);
+    if (nextPort) s.bind(nextPort++, send);
+    else send();
   });
 }
 
