@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(
   etcd-server etcd-client     # the datastore (tests start their own on a free loopback port)
-  iproute2 nftables procps iputils-ping  # namespaces, veths, routes, policy, probes
+  iproute2 nftables procps iputils-ping conntrack  # namespaces, veths, routes, policy, probes, stale UDP flows
   bird2 gobgpd frr            # real BGP peers for interop tests and benchmarks
   knot dnsutils dnsperf       # DNS upstream, dig, load generator
   containernetworking-plugins # reference CNI plugins for chaining tests

@@ -17,6 +17,7 @@ export const ErrorCodes = {
   TERN_ERR_ROUTE: 'a kernel route is invalid, conflicts with a route Tern does not own, or could not be programmed',
   TERN_ERR_POLICY: 'a network policy could not be calculated or programmed into nftables',
   TERN_ERR_PROXY: 'the service proxy could not program its nftables table',
+  TERN_ERR_NATIVE_ADDON: 'the native socket-option addon (TCP MD5, GTSM) is not built or does not load: npm run build:native',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,0 +1,169 @@
+// The one writer of the proxy's nftables table. apply() takes a desired state and brings the
+// kernel to it in one `nft -f` transaction: a full atomic replace the first time (or after a
+// refused transaction), otherwise only what the changed services need. Then stale UDP
+// conntrack entries are deleted. check() reads the table back and compares it with what was
+// applied (drift); the agent calls it periodically and replaces the table when it differs.
+import { TernError } from '../../errors/index.js';
+import { logger } from '../../log/index.js';
+import { nftApply, nftListTable, runNft, type NftTarget } from '../policy/nft.js';
+import { runConntrack, staleUdp, type ConntrackFlush } from './conntrack.js';
+import type { ProxyError, ProxyState, ServiceModel } from './model.js';
+import { ProxyTable, sharedContainers, type DiffStats, type ProxyRenderOptions } from './render.js';
+
+const log = logger('proxy');
+
+export interface ProxyDataplaneOptions extends NftTarget, ProxyRenderOptions {
+  /** Path of the conntrack tool; false: never flush (entries then age out on their own). */
+  conntrack?: string | false;
+}
+
+export interface ProxyApplyReport {
+  mode: 'full' | 'incremental' | 'noop';
+  reason?: 'first' | 'incremental-failed' | 'base-changed' | 'forced';
+  stats: DiffStats;
+  scriptBytes: number;
+  /** Conntrack deletions run (and how many entries they removed). */
+  conntrack: { runs: number; deleted: number; failed: number };
+  errors: ProxyError[];
+  /** Wall time of the nft transaction(s), ms. */
+  nftMs?: number;
+}
+
+export class ProxyDataplane {
+  readonly table: string;
+  private readonly target: NftTarget;
+  private readonly conntrack: string | false;
+  private plan: ProxyTable;
+  private applied: ReadonlyMap<string, ServiceModel> | undefined;
+  private warnedMissing = false;
+  /** The last transaction sent to nft (for inspection and tests). */
+  lastScript = '';
+
+  constructor(opts: ProxyDataplaneOptions = {}) {
+    this.plan = new ProxyTable(opts);
+    this.table = this.plan.opts.table;
+    this.target = { ...(opts.netns ? { netns: opts.netns } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
+    this.conntrack = opts.conntrack ?? 'conntrack';
+    this.opts = opts;
+  }
+  private readonly opts: ProxyDataplaneOptions;
+
+  get current(): ReadonlyMap<string, ServiceModel> | undefined {
+    return this.applied;
+  }
+
+  async apply(state: ProxyState, opts: { full?: boolean } = {}): Promise<ProxyApplyReport> {
+    const errors = [...state.services.values()].flatMap((s) => s.errors);
+    const flushes = this.staleEntries(state);
+    let report: ProxyApplyReport;
+    if (this.applied === undefined || opts.full) {
+      report = await this.full(state, this.applied === undefined ? 'first' : 'forced', errors);
+    } else {
+      const p = this.plan.next(state);
+      if (p.script === '') {
+        this.applied = state.services;
+        report = { mode: 'noop', stats: p.stats, scriptBytes: 0, conntrack: { runs: 0, deleted: 0, failed: 0 }, errors };
+      } else {
+        this.lastScript = p.script;
+        const t0 = performance.now();
+        const r = await nftApply(p.script, this.target);
+        const nftMs = performance.now() - t0;
+        if (r.ok) {
+          this.applied = state.services;
+          report = { mode: p.full ? 'full' : 'incremental', ...(p.full ? { reason: 'base-changed' as const } : {}), stats: p.stats, scriptBytes: p.script.length, conntrack: { runs: 0, deleted: 0, failed: 0 }, errors, nftMs };
+        } else {
+          log.warn({ table: this.table, err: r.stderr.trim().split('\n').slice(0, 4).join(' | ') }, 'incremental nft transaction refused; replacing the table');
+          report = await this.full(state, 'incremental-failed', errors);
+        }
+      }
+    }
+    report.conntrack = await this.flush(flushes);
+    return report;
+  }
+
+  private async full(state: ProxyState, reason: ProxyApplyReport['reason'], errors: ProxyError[]): Promise<ProxyApplyReport> {
+    this.plan = new ProxyTable(this.opts);
+    const p = this.plan.full(state);
+    this.lastScript = p.script;
+    const r = await nftApply(p.script, this.target);
+    if (!r.ok) {
+      this.applied = undefined;
+      throw new TernError('TERN_ERR_PROXY', `nft refused the ruleset for table inet ${this.table}: ${r.stderr.trim().split('\n').slice(0, 6).join(' | ')}`);
+    }
+    this.applied = state.services;
+    return { mode: 'full', reason, stats: p.stats, scriptBytes: p.script.length, conntrack: { runs: 0, deleted: 0, failed: 0 }, errors };
+  }
+
+  private staleEntries(state: ProxyState): ConntrackFlush[] {
+    const prev = this.applied;
+    if (!prev || this.conntrack === false) return [];
+    const out: ConntrackFlush[] = [];
+    for (const [k, m] of state.services) if (prev.get(k) !== m) out.push(...staleUdp(prev.get(k), m));
+    for (const [k, m] of prev) if (!state.services.has(k)) out.push(...staleUdp(m, undefined));
+    return out;
+  }
+
+  private async flush(list: ConntrackFlush[]): Promise<ProxyApplyReport['conntrack']> {
+    const res = { runs: 0, deleted: 0, failed: 0 };
+    if (this.conntrack === false || list.length === 0) return res;
+    const tool = this.conntrack;
+    let i = 0;
+    const worker = async () => {
+      while (i < list.length) {
+        const f = list[i++]!;
+        const r = await runConntrack(f, { tool, ...(this.target.netns ? { netns: this.target.netns } : {}) });
+        res.runs++;
+        res.deleted += r.deleted;
+        if (r.missing) {
+          res.failed++;
+          if (!this.warnedMissing) log.warn({ tool }, 'conntrack tool not found: stale UDP conntrack entries are not flushed (install the conntrack package)');
+          this.warnedMissing = true;
+        } else if (!r.ok) {
+          res.failed++;
+          log.warn({ flush: f, err: r.stderr.trim() }, 'conntrack -D failed');
+        }
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    return res;
+  }
+
+  /** Differences between the kernel's table and the last applied state ([] = in sync). */
+  async check(): Promise<string[]> {
+    if (!this.applied) return ['nothing applied yet'];
+    const json = (await nftListTable(this.table, this.target)) as { nftables: Array<Record<string, Record<string, unknown>>> } | null;
+    if (!json) return ['table missing'];
+    const want = this.plan.expected();
+    const chains = new Map<string, number>();
+    const elements = new Map<string, number>();
+    const sets = new Set<string>();
+    const shared = new Set(sharedContainers().map(([n]) => n));
+    for (const o of json.nftables) {
+      if (o.chain) chains.set(String(o.chain.name), 0);
+      else if (o.rule) chains.set(String(o.rule.chain), (chains.get(String(o.rule.chain)) ?? 0) + 1);
+      else if (o.map || o.set) {
+        const s = (o.map ?? o.set)!;
+        const name = String(s.name);
+        if (shared.has(name)) elements.set(name, Array.isArray(s.elem) ? s.elem.length : 0);
+        else if (name.startsWith('aff-')) sets.add(name);
+      }
+    }
+    const out: string[] = [];
+    for (const [c, n] of want.chains) {
+      const got = chains.get(c);
+      if (got === undefined) out.push(`chain ${c} missing`);
+      else if (got !== n) out.push(`chain ${c}: ${got} rules, want ${n}`);
+    }
+    for (const c of chains.keys()) if (!want.chains.has(c)) out.push(`chain ${c} unexpected`);
+    for (const [c, n] of want.elements) if ((elements.get(c) ?? -1) !== n) out.push(`${c}: ${elements.get(c) ?? 'missing'} elements, want ${n}`);
+    for (const s of want.sets) if (!sets.has(s)) out.push(`set ${s} missing`);
+    for (const s of sets) if (!want.sets.has(s)) out.push(`set ${s} unexpected`);
+    return out;
+  }
+
+  /** Deletes the table (proxy disabled); absent is fine. */
+  async remove(): Promise<void> {
+    await runNft(['-f', '-'], `add table inet ${this.table}\ndelete table inet ${this.table}\n`, this.target);
+    this.applied = undefined;
+  }
+}
