@@ -10,6 +10,7 @@ DEB_PACKAGES=(
   bird2 gobgpd frr            # real BGP peers for interop tests and benchmarks
   knot dnsutils dnsperf       # DNS upstream, dig, load generator
   containernetworking-plugins # reference CNI plugins for chaining tests
+  g++ make python3            # the socket-option addon (TCP MD5, GTSM) built by node-gyp
 )
 
 missing=()
@@ -38,3 +39,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
+
+# The native socket-option addon (TCP MD5, GTSM) for tern-bgpd; skipped when up to date.
+bash native/sockopt/build.sh

@@ -69,11 +69,26 @@ export interface PeerConfig {
   routeReflectorClient?: boolean;
   importPolicies?: readonly string[];
   exportPolicies?: readonly string[];
+  /**
+   * RFC 2385 TCP MD5 signature key shared with the peer (1–80 bytes, Linux's
+   * TCP_MD5SIG_MAXKEYLEN). Needs a Transport that sets socket options (src/bgp/sockopt).
+   */
+  password?: string;
+  /**
+   * RFC 5082 GTSM: how many hops away the peer may be (1 = directly connected). We send
+   * with TTL 255 and accept only segments arriving with TTL >= 256 - ttlSecurity.
+   * Needs a Transport that sets socket options (src/bgp/sockopt).
+   */
+  ttlSecurity?: number;
 }
 
 /** The configuration with every default filled in. */
-export type ResolvedPeerConfig = Required<Omit<PeerConfig, 'localAddress' | 'localPort' | 'gracefulRestart' | 'llgrStaleTime' | 'addPath' | 'description'>> & {
+export type ResolvedPeerConfig = Required<
+  Omit<PeerConfig, 'localAddress' | 'localPort' | 'gracefulRestart' | 'llgrStaleTime' | 'addPath' | 'description' | 'password' | 'ttlSecurity'>
+> & {
   description: string;
+  password: string | null;
+  ttlSecurity: number | null;
   localAddress: string | undefined;
   localPort: number | undefined;
   gracefulRestart: GracefulRestartConfig | null;
@@ -104,6 +119,11 @@ export function resolvePeerConfig(c: PeerConfig): ResolvedPeerConfig {
   if (!Number.isInteger(holdTime) || holdTime < 0 || holdTime > 65535 || holdTime === 1 || holdTime === 2) bad('holdTime', `${holdTime}: must be 0 or 3..65535`);
   const as4 = c.as4 ?? true;
   if (!as4 && c.localAs > 65535) bad('as4', 'a 4-octet local AS needs the 4-octet AS capability');
+  // Linux keeps at most TCP_MD5SIG_MAXKEYLEN (80) key bytes; RFC 2385 itself sets no limit.
+  if (c.password !== undefined && (typeof c.password !== 'string' || c.password.length === 0 || Buffer.byteLength(c.password) > 80))
+    bad('password', 'must be 1..80 bytes');
+  if (c.ttlSecurity !== undefined && (!Number.isInteger(c.ttlSecurity) || c.ttlSecurity < 1 || c.ttlSecurity > 255))
+    bad('ttlSecurity', `${c.ttlSecurity}: must be 1..255 hops`);
   const gr = c.gracefulRestart;
   return {
     address: c.address,
@@ -143,6 +163,8 @@ export function resolvePeerConfig(c: PeerConfig): ResolvedPeerConfig {
     routeReflectorClient: c.routeReflectorClient ?? false,
     importPolicies: c.importPolicies ?? [],
     exportPolicies: c.exportPolicies ?? [],
+    password: c.password ?? null,
+    ttlSecurity: c.ttlSecurity ?? null,
   };
 }
 

@@ -7,7 +7,8 @@
 // for them is here: a Transport whose connect() creates the socket natively (TCP_MD5SIG,
 // IP_MINTTL / IP_TTL 255), connects it, and returns `new net.Socket({ fd })`; and whose
 // listen() returns a net.Server made with `server.listen({ fd })` on a listening socket that
-// carries the MD5 keys of every configured peer.
+// carries the MD5 keys of every configured peer. SockoptTransport (../sockopt) is that
+// Transport; it applies PeerConfig `password` and `ttlSecurity`.
 import net from 'node:net';
 
 export interface ConnectOptions {
