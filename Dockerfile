@@ -1,6 +1,8 @@
 # One image for every Tern binary (package.json "bin"): tern, tern-bgpd, tern-rrd, tern-agentd,
 # tern-dnsd, tern-cni, tern-kube-sync.
 FROM node:20-bookworm-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends g++ make python3 \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -11,15 +13,18 @@ COPY daemons daemons
 COPY bench bench
 COPY fuzz fuzz
 COPY test test
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+COPY native native
+RUN npx tsc -p tsconfig.json && bash native/sockopt/build.sh && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables bird2 \
+RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables conntrack bird2 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/tern
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
+# tern-bgpd's TCP MD5 / GTSM addon; the loader looks for it from dist/ upwards.
+COPY --from=build /src/native/sockopt/build/Release/sockopt.node native/sockopt/build/Release/sockopt.node
 COPY proto proto
 COPY deploy/config /etc/tern
 # One wrapper per entry of package.json "bin", so the image always has exactly those commands.
