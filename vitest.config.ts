@@ -10,5 +10,7 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
+    // Components under test log through pino; only errors belong in the test output.
+    env: { TERN_LOG_LEVEL: process.env.TERN_LOG_LEVEL ?? 'error' },
   },
 });
