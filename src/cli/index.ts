@@ -9,6 +9,8 @@ import { ContextHolder, releaseNodeAddresses, type GlobalOptions, type NodeRelea
 import { runDelete, type DeleteOptions } from './delete.js';
 import { runGet, type GetOptions } from './get.js';
 import { dnsCommand } from './dns.js';
+import { nodeCommand } from './node.js';
+import { bgpCommand } from './bgp.js';
 import { ipamCommand } from './ipam.js';
 import { processIO, type CliIO } from './io.js';
 
@@ -59,6 +61,8 @@ export function buildProgram(io: CliIO, state: RunState, holder: ContextHolder, 
 
   program.addCommand(ipamCommand(getContext, { out: io.stdout, err: io.stderr }));
   program.addCommand(dnsCommand({ out: io.stdout, err: io.stderr }));
+  program.addCommand(nodeCommand({ out: io.stdout, err: io.stderr }));
+  program.addCommand(bgpCommand({ out: io.stdout, err: io.stderr }));
 
   // Commander only copies these into subcommands made with .command(); apply them everywhere.
   const configure = (c: Command): void => {

@@ -110,6 +110,8 @@ export interface PeerState {
   exportChain: PolicyChain | null;
   out: OutFamily[];
   outSets: OutSetTable;
+  /** Next hop = our session address towards iBGP peers too (eBGP always gets it). */
+  nextHopSelf: boolean;
 }
 
 export interface ExportEnv {
@@ -226,7 +228,7 @@ export function exportAttributes(
       list = removeAttr(list, 'CLUSTER_LIST');
       list.push({ type: 'CLUSTER_LIST', clusterIds: [env.clusterId, ...info.clusterIds].map(dottedOf) });
     }
-    if (nextHop === '') nextHop = self;
+    if (nextHop === '' || to.nextHopSelf) nextHop = self;
   }
   if (edits !== null) {
     list = applyEdits(list, edits, to.desc.localAs);

@@ -22,8 +22,10 @@ import {
   type PathAttribute,
   type Prefix,
   type UpdateScan,
+  type WireContext,
+  ATTR_BY_CODE,
 } from '../wire/index.js';
-import { AttrStore, type Attrs } from './attrs.js';
+import { AttrStore, forEachAttr, type Attrs } from './attrs.js';
 import { BEST_REASONS, decide, type BestReason, type Candidate, type DecisionOptions, type MultipathOptions } from './decision.js';
 import {
   applyEdits,
@@ -105,6 +107,40 @@ export interface Originate {
   localPref?: number;
 }
 
+/** What the speaker tells the RIB about a peer beyond the session's descriptor. */
+export interface RibPeer extends PeerDescriptor {
+  /** Next hop = our session address towards this iBGP peer too (eBGP peers always get it). */
+  readonly nextHopSelf?: boolean;
+}
+
+/** The settings of an Established peer that change without a new session (RFC 4271 has no renegotiation for them). */
+export interface PeerSettings {
+  importPolicies: readonly string[];
+  exportPolicies: readonly string[];
+  maxPrefixes: number;
+  routeReflectorClient: boolean;
+  nextHopSelf: boolean;
+}
+
+/** One prefix of a table listing: its paths (best first) and why the best won. */
+export interface RouteEntry {
+  prefix: string;
+  family: 'ipv4' | 'ipv6';
+  paths: RouteView[];
+  reason: BestReason | null;
+  /** How many of `paths` (from the front) form the multipath set. */
+  multipath: number;
+}
+
+/** One Adj-RIB-Out entry: what a peer was last sent for a prefix (attributes as encoded for it). */
+export interface AdjOutEntry {
+  prefix: string;
+  family: 'ipv4' | 'ipv6';
+  pathId: number;
+  nextHop: string;
+  attributes: PathAttribute[];
+}
+
 export interface RibStats {
   ipv4Prefixes: number;
   ipv6Prefixes: number;
@@ -143,7 +179,9 @@ export class Rib implements RibPort {
   private readonly env: ExportEnv;
   private readonly decision: DecisionOptions;
   private readonly mp: MultipathOptions;
-  private readonly policies: PolicyTable;
+  private policies: PolicyTable;
+  /** Prefixes whose best path changed, since start (a metric). */
+  bestChanges = 0;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly octets = new Uint8Array(16);
@@ -163,27 +201,20 @@ export class Rib implements RibPort {
 
   // ---- RibPort ----
 
-  peerUp(desc: PeerDescriptor, wake: () => void): void {
+  peerUp(desc: RibPeer, wake: () => void): void {
     if (!Number.isInteger(desc.id) || desc.id < 0 || desc.id >= LOCAL_PEER) throw new RangeError(`peer id ${desc.id} out of range 0..65534`);
     let ps = this.peers[desc.id];
     if (ps?.up) this.peerDown(desc.id, { keepStale: false, staleTimeMs: 0 });
-    const chain = (names: readonly string[], dir: string): PolicyChain | null => {
-      if (names.length === 0) return null;
-      try {
-        return this.policies.chain(names);
-      } catch (e) {
-        this.log.error({ peer: desc.address, err: (e as Error).message }, `${dir} policy missing: rejecting every route`);
-        return rejectAll();
-      }
-    };
+    const chain = (names: readonly string[], dir: string): PolicyChain | null => this.chainOf(desc.address, names, dir);
     if (ps === undefined) {
       ps = {
         desc, up: true, wake, address: parseIp(desc.address).value, accepted: 0, loopDropped: 0, staleTimer: null,
-        importChain: null, exportChain: null, out: [], outSets: new OutSetTable(),
+        importChain: null, exportChain: null, out: [], outSets: new OutSetTable(), nextHopSelf: false,
       };
       this.peers[desc.id] = ps;
     }
     ps.desc = desc;
+    ps.nextHopSelf = desc.nextHopSelf ?? false;
     ps.up = true;
     ps.wake = wake;
     ps.address = parseIp(desc.address).value;
@@ -325,6 +356,93 @@ export class Rib implements RibPort {
     return out;
   }
 
+  // ---- configuration changes that keep sessions ----
+
+  private chainOf(address: string, names: readonly string[], dir: string): PolicyChain | null {
+    if (names.length === 0) return null;
+    try {
+      return this.policies.chain(names);
+    } catch (e) {
+      this.log.error({ peer: address, err: (e as Error).message }, `${dir} policy missing: rejecting every route`);
+      return rejectAll();
+    }
+  }
+
+  /**
+   * Applies new policies, limits, reflector-client flag or next-hop-self to an Established peer.
+   * Exports are re-evaluated at once (only differences go out). Adj-RIB-In is post-policy, so a
+   * changed import chain needs the peer's routes again: `importChanged` tells the caller to send
+   * ROUTE-REFRESH (RFC 2918). Does nothing for a peer that is not up (peerUp reads the descriptor).
+   */
+  configurePeer(peerId: number, s: PeerSettings): { importChanged: boolean } {
+    const ps = this.peers[peerId];
+    if (!ps?.up) return { importChanged: false };
+    const old = ps.desc;
+    const importChanged = old.importPolicies.join('\u0000') !== s.importPolicies.join('\u0000');
+    const rrChanged = old.routeReflectorClient !== s.routeReflectorClient;
+    const desc: RibPeer = {
+      ...old,
+      importPolicies: [...s.importPolicies],
+      exportPolicies: [...s.exportPolicies],
+      maxPrefixes: s.maxPrefixes,
+      routeReflectorClient: s.routeReflectorClient,
+      nextHopSelf: s.nextHopSelf,
+    };
+    ps.desc = desc;
+    ps.nextHopSelf = s.nextHopSelf;
+    ps.importChain = this.chainOf(desc.address, desc.importPolicies, 'import');
+    ps.exportChain = this.chainOf(desc.address, desc.exportPolicies, 'export');
+    // The client flag also decides where this peer's own paths may be reflected to.
+    this.forgetExports((to, src) => to === peerId || (rrChanged && src === peerId));
+    this.reexport(rrChanged ? this.upPeers : [ps]);
+    return { importChanged };
+  }
+
+  /**
+   * Replaces the policy definitions (a reload). Every peer's chains are rebuilt and exports
+   * re-evaluated; import results cached per attribute set are dropped. Returns the peers whose
+   * import chain uses a policy that changed: they need a ROUTE-REFRESH.
+   */
+  setPolicies(table: PolicyTable, changed: ReadonlySet<string>): number[] {
+    this.policies = table;
+    this.store.forEach((a) => {
+      a.importCache = null;
+    });
+    const refresh: number[] = [];
+    for (const ps of this.upPeers) {
+      ps.importChain = this.chainOf(ps.desc.address, ps.desc.importPolicies, 'import');
+      ps.exportChain = this.chainOf(ps.desc.address, ps.desc.exportPolicies, 'export');
+      if (ps.desc.importPolicies.some((n) => changed.has(n))) refresh.push(ps.desc.id);
+    }
+    this.forgetExports(() => true);
+    this.reexport(this.upPeers);
+    return refresh;
+  }
+
+  /** Re-runs export for every prefix towards these peers; resolve() queues only the differences. */
+  private reexport(peers: readonly PeerState[]): void {
+    for (const ps of peers) {
+      // The pass also visits slots advertised but now without paths (see resolveAll).
+      for (const of of ps.out) of.dumpCursor = 0;
+      ps.wake();
+    }
+  }
+
+  /** Prefixes currently advertised to a peer (Adj-RIB-Out entries; paths under ADD-PATH). */
+  advertised(peerId: number): number {
+    const ps = this.peers[peerId];
+    if (!ps?.up) return 0;
+    let n = 0;
+    for (const of of ps.out) {
+      if (of.addPath) for (const ap of of.adjAp.values()) n += ap.length >> 1;
+      else {
+        const adj = of.adj;
+        for (let i = 0; i < adj.length; i++) if (adj[i] !== 0) n++;
+      }
+    }
+    return n;
+  }
+
   // ---- origination, watchers, queries ----
 
   /** Announces a route of our own (pod blocks, service IPs). Replaces an earlier one for the prefix. */
@@ -362,6 +480,36 @@ export class Rib implements RibPort {
     const ft = this.tableOf(family);
     this.announce(ft, this.slotOf(ft, p, true), LOCAL_PEER, 0, a, null);
     this.finishBatch();
+  }
+
+  /**
+   * Originates many prefixes with one attribute set (interned once): the bulk path for pod
+   * blocks and service ranges, and for benchmarks.
+   */
+  originateMany(attrs: Omit<Originate, 'prefix'>, prefixes: Iterable<string>): number {
+    let n = 0;
+    let a: Attrs | null = null;
+    let fam = 0;
+    for (const pfx of prefixes) {
+      const p = parsePrefix(pfx);
+      const family = p.addr.length === 4 ? 4 : 6;
+      if (a === null || family !== fam) {
+        // Interning validates attributes the way originate() does (one call per family).
+        this.originate({ ...attrs, prefix: pfx });
+        const ft = this.tableOf(family);
+        const slot = this.slotOf(ft, p, false);
+        a = this.store.get(ft.paths.attrs[ft.head[slot]!]!);
+        fam = family;
+        n++;
+        continue;
+      }
+      const ft = this.tableOf(family);
+      this.announce(ft, this.slotOf(ft, p, true), LOCAL_PEER, 0, a, null);
+      n++;
+      if ((n & 0x3fff) === 0) this.finishBatch();
+    }
+    this.finishBatch();
+    return n;
   }
 
   withdrawOriginated(prefix: string): void {
@@ -413,6 +561,111 @@ export class Rib implements RibPort {
       });
     }
     return out;
+  }
+
+  /**
+   * Every prefix of a family (or both), with all its paths, optionally only one peer's (Adj-RIB-In;
+   * LOCAL_PEER for our own). `fn` returning false stops the walk.
+   */
+  forEachRoute(fn: (r: RouteEntry) => boolean | void, o: { family?: 4 | 6; peerId?: number } = {}): void {
+    for (const ft of [this.v4, this.v6]) {
+      if (o.family !== undefined && ft.family !== o.family) continue;
+      const P = ft.paths;
+      for (let i = 0; i < ft.hi; i++) {
+        const h = ft.head[i]!;
+        if (h === -1) continue;
+        if (o.peerId !== undefined) {
+          let has = false;
+          for (let q = h; q !== -1; q = P.next[q]!) if (P.peer[q] === o.peerId) has = true;
+          if (!has) continue;
+        }
+        const e = this.entryOf(ft, i, o.peerId);
+        if (fn(e) === false) return;
+      }
+    }
+  }
+
+  /** One prefix as forEachRoute shows it, or null. */
+  route(prefix: string, peerId?: number): RouteEntry | null {
+    const p = parsePrefix(prefix);
+    const ft = this.tableOf(p.addr.length === 4 ? 4 : 6);
+    const i = this.slotOf(ft, p, false);
+    if (i < 0 || ft.head[i] === -1) return null;
+    const e = this.entryOf(ft, i, peerId);
+    return e.paths.length === 0 ? null : e;
+  }
+
+  private entryOf(ft: FamilyTable, slot: number, peerId: number | undefined): RouteEntry {
+    const P = ft.paths;
+    const best = ft.best[slot]!;
+    const paths: RouteView[] = [];
+    let multipath = 1;
+    let order: number[] = [];
+    for (let q = ft.head[slot]!; q !== -1; q = P.next[q]!) order.push(q);
+    if (this.mp.enabled && order.length > 1) {
+      const c = this.candidates(ft, slot);
+      const d = decide(c, this.decision, this.mp);
+      const mp = d.multipath.map((k) => c[k]!.path);
+      multipath = Math.max(1, mp.length);
+      order = [best, ...mp.filter((q) => q !== best), ...order.filter((q) => q !== best && !mp.includes(q))];
+    } else if (best >= 0) order = [best, ...order.filter((q) => q !== best)];
+    for (const q of order) {
+      if (peerId !== undefined && P.peer[q] !== peerId) continue;
+      const a = this.store.get(P.attrs[q]!);
+      paths.push({
+        peerId: P.peer[q] === LOCAL_PEER ? null : P.peer[q]!,
+        pathId: P.pathId[q]!,
+        stale: (P.flags[q]! & PathFlag.STALE) !== 0,
+        best: best === q,
+        nextHop: a.nextHop,
+        attributes: a.attributes(),
+      });
+    }
+    return {
+      prefix: ft.format(slot),
+      family: ft.family === 4 ? 'ipv4' : 'ipv6',
+      paths,
+      reason: best >= 0 ? BEST_REASONS[ft.reason[slot]!]! : null,
+      multipath: peerId === undefined ? multipath : Math.min(multipath, paths.length),
+    };
+  }
+
+  /** What a peer was last sent (its Adj-RIB-Out), attributes decoded from the bytes encoded for it. */
+  forEachAdjOut(peerId: number, fn: (e: AdjOutEntry) => boolean | void, o: { family?: 4 | 6; prefix?: string } = {}): void {
+    const ps = this.peers[peerId];
+    if (!ps?.up) return;
+    let only = -1;
+    let onlyFam = 0;
+    if (o.prefix !== undefined) {
+      const p = parsePrefix(o.prefix);
+      onlyFam = p.addr.length === 4 ? 4 : 6;
+      only = this.slotOf(this.tableOf(onlyFam), p, false);
+      if (only < 0) return;
+    }
+    const ctx = ps.desc.sendCtx;
+    const emit = (of: OutFamily, ft: FamilyTable, slot: number, pathId: number, sid: number): boolean => {
+      const set = ps.outSets.get(sid);
+      const attributes = decodeOutSet(set.bytes, ctx);
+      let nextHop = set.nextHop?.nextHop ?? '';
+      for (const x of attributes) if (x.type === 'NEXT_HOP') nextHop = x.nextHop;
+      return fn({ prefix: ft.format(slot), family: of.family === 4 ? 'ipv4' : 'ipv6', pathId, nextHop, attributes }) !== false;
+    };
+    for (const of of ps.out) {
+      if (o.family !== undefined && of.family !== o.family) continue;
+      if (only >= 0 && of.family !== onlyFam) continue;
+      const ft = this.tableOf(of.family);
+      if (of.addPath) {
+        for (const [slot, ap] of of.adjAp) {
+          if (only >= 0 && slot !== only) continue;
+          for (let k = 0; k < ap.length; k += 2) if (!emit(of, ft, slot, ap[k]!, ap[k + 1]!)) return;
+        }
+      } else {
+        const adj = of.adj;
+        const from = only >= 0 ? only : 0;
+        const to = only >= 0 ? Math.min(only + 1, adj.length) : adj.length;
+        for (let i = from; i < to; i++) if (adj[i] !== 0 && !emit(of, ft, i, 0, adj[i]! - 1)) return;
+      }
+    }
   }
 
   stats(): RibStats {
@@ -698,11 +951,18 @@ export class Rib implements RibPort {
         const ps = ft.flags[slot]! & PrefixFlag.BEST_STALE;
         this.decideSlot(ft, slot);
         const changed = pb !== ft.best[slot] || pa !== ft.bestAttrs[slot] || pp !== ft.bestPeer[slot] || ps !== (ft.flags[slot]! & PrefixFlag.BEST_STALE);
+        if (changed) this.bestChanges++;
         if (listening && (changed || this.mp.enabled)) this.events.push(this.event(ft, slot));
+        const best = ft.best[slot]!;
+        const bestPeer = best >= 0 ? ft.paths.peer[best]! : -1;
         for (const peer of this.upPeers) {
           for (const of of peer.out) {
             if (of.family !== ft.family) continue;
-            if (changed || of.addPath) this.markDirty(peer, of, ft, slot);
+            if (!changed && !of.addPath) continue;
+            // Its own route goes nowhere back to it: with nothing advertised for the prefix there
+            // is nothing to do (a full table from one peer would otherwise queue every prefix).
+            if (!of.addPath && bestPeer === peer.desc.id && (slot >= of.adj.length || of.adj[slot] === 0)) continue;
+            this.markDirty(peer, of, ft, slot);
           }
         }
         ft.maybeFree(slot);
@@ -808,7 +1068,12 @@ export class Rib implements RibPort {
     const ft = this.tableOf(of.family);
     if (of.adj.length < ft.cap && !of.addPath) of.adj = growTo(of.adj, ft.cap);
     if (of.dumpCursor >= 0) {
-      for (let i = of.dumpCursor; i < ft.hi; i++) if (ft.head[i] !== -1) this.resolve(ps, of, ft, i);
+      // A re-export pass (configurePeer, setPolicies) must also withdraw what lost its last path
+      // meanwhile: markDirty skips slots at or past the cursor.
+      const adj = of.adj;
+      for (let i = of.dumpCursor; i < ft.hi; i++) {
+        if (ft.head[i] !== -1 || (of.addPath ? of.adjAp.has(i) : adj[i] !== 0)) this.resolve(ps, of, ft, i);
+      }
       of.dumpCursor = -1;
     }
     if (of.dirtyList.length > 0) {
@@ -945,6 +1210,16 @@ export class Rib implements RibPort {
     }
     return bytes;
   }
+}
+
+/** Decodes an out-set's attribute block (encoded with the peer's send context). */
+function decodeOutSet(b: Uint8Array, ctx: WireContext): PathAttribute[] {
+  const out: PathAttribute[] = [];
+  forEachAttr(b, (flags, code, s, e) => {
+    const d = ATTR_BY_CODE[code];
+    out.push(d ? d.decode(flags, b, s, e, ctx) : { type: 'UNKNOWN', flags, code, value: b.slice(s, e) });
+  });
+  return out;
 }
 
 function growTo<T extends Int32Array | Uint8Array>(a: T, n: number): T {

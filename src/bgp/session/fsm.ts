@@ -551,6 +551,14 @@ export class BgpSession extends EventEmitter {
       case 'TcpConnectionFails':
         // §8.2.2 OpenSent: close, restart the ConnectRetryTimer, listen, to Active.
         this.dropConn();
+        if (this.side) {
+          // The other connection of a collision is left. It has our OPEN and waits for the
+          // peer's, as OpenSent does: it goes on as the primary. (Left as a side connection, its
+          // OPEN would later run collision resolution without a primary.)
+          this.conn = this.side;
+          this.side = null;
+          return;
+        }
         this.noteLocal('TCP connection closed in OpenSent');
         if (!this.cfg.passive) this.startConnectRetry();
         return this.transition('OpenSent', 'Active', 'tcp-closed');
@@ -786,8 +794,14 @@ export class BgpSession extends EventEmitter {
 
   /** Decides which connection survives once an OPEN told us the peer's BGP Identifier. */
   private resolveCollision(): void {
-    const primary = this.conn!;
     const side = this.side!;
+    if (this.conn === null) {
+      // No primary any more (it failed in Connect/Active): nothing to compare; the peer retries.
+      this.side = null;
+      this.closeWithNotification(side, { code: ErrCode.CEASE, subcode: CeaseSubcode.CONNECTION_REJECTED });
+      return;
+    }
+    const primary = this.conn;
     const open = side.remoteOpen ?? primary.remoteOpen!;
     const local = parseDotted(this.cfg.routerId) >>> 0;
     const remote = parseDotted(open.bgpId) >>> 0;

@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AgentClient as _tern_agent_v1_AgentClient, AgentDefinition as _tern_agent_v1_AgentDefinition } from './tern/agent/v1/Agent.js';
+import type { BlockStatus as _tern_agent_v1_BlockStatus, BlockStatus__Output as _tern_agent_v1_BlockStatus__Output } from './tern/agent/v1/BlockStatus.js';
 import type { CniError as _tern_agent_v1_CniError, CniError__Output as _tern_agent_v1_CniError__Output } from './tern/agent/v1/CniError.js';
 import type { CniRequest as _tern_agent_v1_CniRequest, CniRequest__Output as _tern_agent_v1_CniRequest__Output } from './tern/agent/v1/CniRequest.js';
 import type { CniResponse as _tern_agent_v1_CniResponse, CniResponse__Output as _tern_agent_v1_CniResponse__Output } from './tern/agent/v1/CniResponse.js';
@@ -19,6 +20,7 @@ export interface ProtoGrpcType {
     agent: {
       v1: {
         Agent: SubtypeConstructor<typeof grpc.Client, _tern_agent_v1_AgentClient> & { service: _tern_agent_v1_AgentDefinition }
+        BlockStatus: MessageTypeDefinition<_tern_agent_v1_BlockStatus, _tern_agent_v1_BlockStatus__Output>
         CniError: MessageTypeDefinition<_tern_agent_v1_CniError, _tern_agent_v1_CniError__Output>
         CniRequest: MessageTypeDefinition<_tern_agent_v1_CniRequest, _tern_agent_v1_CniRequest__Output>
         CniResponse: MessageTypeDefinition<_tern_agent_v1_CniResponse, _tern_agent_v1_CniResponse__Output>

@@ -3,6 +3,7 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { AddPathRequest as _tern_bgp_v1_AddPathRequest, AddPathRequest__Output as _tern_bgp_v1_AddPathRequest__Output } from './tern/bgp/v1/AddPathRequest.js';
 import type { AddPathResponse as _tern_bgp_v1_AddPathResponse, AddPathResponse__Output as _tern_bgp_v1_AddPathResponse__Output } from './tern/bgp/v1/AddPathResponse.js';
+import type { AddPathsResponse as _tern_bgp_v1_AddPathsResponse, AddPathsResponse__Output as _tern_bgp_v1_AddPathsResponse__Output } from './tern/bgp/v1/AddPathsResponse.js';
 import type { AddPeerRequest as _tern_bgp_v1_AddPeerRequest, AddPeerRequest__Output as _tern_bgp_v1_AddPeerRequest__Output } from './tern/bgp/v1/AddPeerRequest.js';
 import type { AsPathSegment as _tern_bgp_v1_AsPathSegment, AsPathSegment__Output as _tern_bgp_v1_AsPathSegment__Output } from './tern/bgp/v1/AsPathSegment.js';
 import type { BestPathEvent as _tern_bgp_v1_BestPathEvent, BestPathEvent__Output as _tern_bgp_v1_BestPathEvent__Output } from './tern/bgp/v1/BestPathEvent.js';
@@ -42,6 +43,7 @@ export interface ProtoGrpcType {
       v1: {
         AddPathRequest: MessageTypeDefinition<_tern_bgp_v1_AddPathRequest, _tern_bgp_v1_AddPathRequest__Output>
         AddPathResponse: MessageTypeDefinition<_tern_bgp_v1_AddPathResponse, _tern_bgp_v1_AddPathResponse__Output>
+        AddPathsResponse: MessageTypeDefinition<_tern_bgp_v1_AddPathsResponse, _tern_bgp_v1_AddPathsResponse__Output>
         AddPeerRequest: MessageTypeDefinition<_tern_bgp_v1_AddPeerRequest, _tern_bgp_v1_AddPeerRequest__Output>
         AsPathSegment: MessageTypeDefinition<_tern_bgp_v1_AsPathSegment, _tern_bgp_v1_AsPathSegment__Output>
         BestPathEvent: MessageTypeDefinition<_tern_bgp_v1_BestPathEvent, _tern_bgp_v1_BestPathEvent__Output>

@@ -1,5 +1,6 @@
 // Original file: proto/tern/agent/v1/agent.proto
 
+import type { BlockStatus as _tern_agent_v1_BlockStatus, BlockStatus__Output as _tern_agent_v1_BlockStatus__Output } from '../../../tern/agent/v1/BlockStatus.js';
 
 export interface NodeStatus {
   'node'?: (string);
@@ -9,6 +10,17 @@ export interface NodeStatus {
   'policies'?: (number);
   'nftRules'?: (number);
   'lastSync'?: (string);
+  'ready'?: (boolean);
+  'bgpdConnected'?: (boolean);
+  'remoteRoutes'?: (number);
+  'staleRemoteRoutes'?: (number);
+  'peersDesired'?: (number);
+  'pathsOriginated'?: (number);
+  'routeFailures'?: (number);
+  'problems'?: (string)[];
+  'nodeIps'?: (string)[];
+  'blockStatus'?: (_tern_agent_v1_BlockStatus)[];
+  'bgpdSocket'?: (string);
 }
 
 export interface NodeStatus__Output {
@@ -19,4 +31,15 @@ export interface NodeStatus__Output {
   'policies': (number);
   'nftRules': (number);
   'lastSync': (string);
+  'ready': (boolean);
+  'bgpdConnected': (boolean);
+  'remoteRoutes': (number);
+  'staleRemoteRoutes': (number);
+  'peersDesired': (number);
+  'pathsOriginated': (number);
+  'routeFailures': (number);
+  'problems': (string)[];
+  'nodeIps': (string)[];
+  'blockStatus': (_tern_agent_v1_BlockStatus__Output)[];
+  'bgpdSocket': (string);
 }

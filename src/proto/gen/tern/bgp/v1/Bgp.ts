@@ -4,6 +4,7 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AddPathRequest as _tern_bgp_v1_AddPathRequest, AddPathRequest__Output as _tern_bgp_v1_AddPathRequest__Output } from '../../../tern/bgp/v1/AddPathRequest.js';
 import type { AddPathResponse as _tern_bgp_v1_AddPathResponse, AddPathResponse__Output as _tern_bgp_v1_AddPathResponse__Output } from '../../../tern/bgp/v1/AddPathResponse.js';
+import type { AddPathsResponse as _tern_bgp_v1_AddPathsResponse, AddPathsResponse__Output as _tern_bgp_v1_AddPathsResponse__Output } from '../../../tern/bgp/v1/AddPathsResponse.js';
 import type { AddPeerRequest as _tern_bgp_v1_AddPeerRequest, AddPeerRequest__Output as _tern_bgp_v1_AddPeerRequest__Output } from '../../../tern/bgp/v1/AddPeerRequest.js';
 import type { BestPathEvent as _tern_bgp_v1_BestPathEvent, BestPathEvent__Output as _tern_bgp_v1_BestPathEvent__Output } from '../../../tern/bgp/v1/BestPathEvent.js';
 import type { DaemonStatus as _tern_common_v1_DaemonStatus, DaemonStatus__Output as _tern_common_v1_DaemonStatus__Output } from '../../../tern/common/v1/DaemonStatus.js';
@@ -35,6 +36,15 @@ export interface BgpClient extends grpc.Client {
   addPath(argument: _tern_bgp_v1_AddPathRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_tern_bgp_v1_AddPathResponse__Output>): grpc.ClientUnaryCall;
   addPath(argument: _tern_bgp_v1_AddPathRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_tern_bgp_v1_AddPathResponse__Output>): grpc.ClientUnaryCall;
   addPath(argument: _tern_bgp_v1_AddPathRequest, callback: grpc.requestCallback<_tern_bgp_v1_AddPathResponse__Output>): grpc.ClientUnaryCall;
+  
+  AddPaths(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_tern_bgp_v1_AddPathsResponse__Output>): grpc.ClientWritableStream<_tern_bgp_v1_AddPathRequest>;
+  AddPaths(metadata: grpc.Metadata, callback: grpc.requestCallback<_tern_bgp_v1_AddPathsResponse__Output>): grpc.ClientWritableStream<_tern_bgp_v1_AddPathRequest>;
+  AddPaths(options: grpc.CallOptions, callback: grpc.requestCallback<_tern_bgp_v1_AddPathsResponse__Output>): grpc.ClientWritableStream<_tern_bgp_v1_AddPathRequest>;
+  AddPaths(callback: grpc.requestCallback<_tern_bgp_v1_AddPathsResponse__Output>): grpc.ClientWritableStream<_tern_bgp_v1_AddPathRequest>;
+  addPaths(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_tern_bgp_v1_AddPathsResponse__Output>): grpc.ClientWritableStream<_tern_bgp_v1_AddPathRequest>;
+  addPaths(metadata: grpc.Metadata, callback: grpc.requestCallback<_tern_bgp_v1_AddPathsResponse__Output>): grpc.ClientWritableStream<_tern_bgp_v1_AddPathRequest>;
+  addPaths(options: grpc.CallOptions, callback: grpc.requestCallback<_tern_bgp_v1_AddPathsResponse__Output>): grpc.ClientWritableStream<_tern_bgp_v1_AddPathRequest>;
+  addPaths(callback: grpc.requestCallback<_tern_bgp_v1_AddPathsResponse__Output>): grpc.ClientWritableStream<_tern_bgp_v1_AddPathRequest>;
   
   AddPeer(argument: _tern_bgp_v1_AddPeerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_tern_bgp_v1_PeerResponse__Output>): grpc.ClientUnaryCall;
   AddPeer(argument: _tern_bgp_v1_AddPeerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_tern_bgp_v1_PeerResponse__Output>): grpc.ClientUnaryCall;
@@ -128,6 +138,8 @@ export interface BgpClient extends grpc.Client {
 export interface BgpHandlers extends grpc.UntypedServiceImplementation {
   AddPath: grpc.handleUnaryCall<_tern_bgp_v1_AddPathRequest__Output, _tern_bgp_v1_AddPathResponse>;
   
+  AddPaths: grpc.handleClientStreamingCall<_tern_bgp_v1_AddPathRequest__Output, _tern_bgp_v1_AddPathsResponse>;
+  
   AddPeer: grpc.handleUnaryCall<_tern_bgp_v1_AddPeerRequest__Output, _tern_bgp_v1_PeerResponse>;
   
   DeletePath: grpc.handleUnaryCall<_tern_bgp_v1_DeletePathRequest__Output, _tern_bgp_v1_DeletePathResponse>;
@@ -154,6 +166,7 @@ export interface BgpHandlers extends grpc.UntypedServiceImplementation {
 
 export interface BgpDefinition extends grpc.ServiceDefinition {
   AddPath: MethodDefinition<_tern_bgp_v1_AddPathRequest, _tern_bgp_v1_AddPathResponse, _tern_bgp_v1_AddPathRequest__Output, _tern_bgp_v1_AddPathResponse__Output>
+  AddPaths: MethodDefinition<_tern_bgp_v1_AddPathRequest, _tern_bgp_v1_AddPathsResponse, _tern_bgp_v1_AddPathRequest__Output, _tern_bgp_v1_AddPathsResponse__Output>
   AddPeer: MethodDefinition<_tern_bgp_v1_AddPeerRequest, _tern_bgp_v1_PeerResponse, _tern_bgp_v1_AddPeerRequest__Output, _tern_bgp_v1_PeerResponse__Output>
   DeletePath: MethodDefinition<_tern_bgp_v1_DeletePathRequest, _tern_bgp_v1_DeletePathResponse, _tern_bgp_v1_DeletePathRequest__Output, _tern_bgp_v1_DeletePathResponse__Output>
   DeletePeer: MethodDefinition<_tern_bgp_v1_DeletePeerRequest, _tern_bgp_v1_DeletePeerResponse, _tern_bgp_v1_DeletePeerRequest__Output, _tern_bgp_v1_DeletePeerResponse__Output>

@@ -25,6 +25,7 @@ export interface ListRoutesRequest {
   'peer'?: (string);
   'family'?: (_tern_bgp_v1_Family);
   'prefix'?: (string);
+  'limit'?: (number);
 }
 
 export interface ListRoutesRequest__Output {
@@ -32,4 +33,5 @@ export interface ListRoutesRequest__Output {
   'peer': (string);
   'family': (_tern_bgp_v1_Family__Output);
   'prefix': (string);
+  'limit': (number);
 }

@@ -16,6 +16,10 @@ export interface PeerState {
   'updatesIn'?: (number | string | Long);
   'updatesOut'?: (number | string | Long);
   'flaps'?: (number);
+  'source'?: (string);
+  'established'?: (number);
+  'localAddress'?: (string);
+  'lastTransitionReason'?: (string);
 }
 
 export interface PeerState__Output {
@@ -31,4 +35,8 @@ export interface PeerState__Output {
   'updatesIn': (number);
   'updatesOut': (number);
   'flaps': (number);
+  'source': (string);
+  'established': (number);
+  'localAddress': (string);
+  'lastTransitionReason': (string);
 }

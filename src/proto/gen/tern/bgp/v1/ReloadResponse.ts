@@ -3,8 +3,14 @@
 
 export interface ReloadResponse {
   'changedPeers'?: (string)[];
+  'addedPeers'?: (string)[];
+  'deletedPeers'?: (string)[];
+  'resetPeers'?: (string)[];
 }
 
 export interface ReloadResponse__Output {
   'changedPeers': (string)[];
+  'addedPeers': (string)[];
+  'deletedPeers': (string)[];
+  'resetPeers': (string)[];
 }

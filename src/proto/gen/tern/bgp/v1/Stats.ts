@@ -10,6 +10,11 @@ export interface Stats {
   'attributeSets'?: (number | string | Long);
   'bestPathChanges'?: (number | string | Long);
   'rssBytes'?: (number | string);
+  'locRibIpv4Prefixes'?: (number | string | Long);
+  'locRibIpv6Prefixes'?: (number | string | Long);
+  'updatesReceived'?: (number | string | Long);
+  'updatesSent'?: (number | string | Long);
+  'prefixesReceived'?: (number | string | Long);
 }
 
 export interface Stats__Output {
@@ -20,4 +25,9 @@ export interface Stats__Output {
   'attributeSets': (number);
   'bestPathChanges': (number);
   'rssBytes': (number);
+  'locRibIpv4Prefixes': (number);
+  'locRibIpv6Prefixes': (number);
+  'updatesReceived': (number);
+  'updatesSent': (number);
+  'prefixesReceived': (number);
 }
