@@ -46,7 +46,7 @@ export function canonicalAddress(a: string): string {
 
 export class SessionManager extends EventEmitter {
   private readonly opts: SessionManagerOptions;
-  private readonly transport: Transport;
+  readonly transport: Transport;
   private readonly log: Logger;
   private readonly sessions = new Map<string, BgpSession>();
   private readonly servers: net.Server[] = [];

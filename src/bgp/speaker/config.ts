@@ -62,7 +62,7 @@ const PeerCommon = {
   /** TCP MD5 (RFC 2385). */
   password: z.string().optional(),
   /** GTSM (RFC 5082): number of hops (1 = directly connected); 0/false = off. */
-  ttlSecurity: z.union([z.boolean(), z.number().int().min(0).max(254)]).optional(),
+  ttlSecurity: z.union([z.boolean(), z.number().int().min(0).max(255)]).optional(),
   routeReflectorClient: z.boolean().optional(),
   addPath: z.object({ send: z.boolean().default(false), receive: z.boolean().default(false) }).strict().optional(),
   nextHopSelf: z.boolean().optional(),
@@ -215,10 +215,6 @@ export function toPeerConfig(
   routerId: string,
   field: string,
 ): PeerConfig {
-  if (p.password !== undefined && p.password !== '')
-    bad(`${field}.password`, 'TCP MD5 (RFC 2385) needs the TCP-MD5 addon, which this build does not have');
-  if (p.ttlSecurity !== undefined && p.ttlSecurity !== false && p.ttlSecurity !== 0)
-    bad(`${field}.ttlSecurity`, 'GTSM (RFC 5082) needs IP_MINTTL from the socket addon, which this build does not have');
   if (p.sourceAddress !== undefined && isIPv4(p.sourceAddress) !== isIPv4(p.address))
     bad(`${field}.sourceAddress`, 'must be of the same family as address');
   const v4 = isIPv4(p.address);
@@ -251,6 +247,10 @@ export function toPeerConfig(
   if (t.idleHoldMax !== undefined) cfg.maxIdleHoldTime = t.idleHoldMax;
   if (addPath !== undefined) cfg.addPath = addPath;
   if (gr.enabled) cfg.gracefulRestart = { restartTime: gr.restartTime, staleTime: gr.staleTime, notification: gr.notification };
+  if (p.password !== undefined && p.password !== '') cfg.password = p.password;
+  // `ttlSecurity: true` means a directly connected peer (1 hop), as BIRD's `ttl security on`.
+  const hops = p.ttlSecurity === true ? 1 : p.ttlSecurity === false ? 0 : (p.ttlSecurity ?? 0);
+  if (hops > 0) cfg.ttlSecurity = hops;
   return cfg;
 }
 

@@ -17,6 +17,8 @@ import type { BgpSession, Transition } from '../session/fsm.js';
 import { canonicalAddress, SessionManager } from '../session/manager.js';
 import type { PeerConfig } from '../session/config.js';
 import type { Transport } from '../session/transport.js';
+import { loadSockopt } from '../sockopt/addon.js';
+import { SockoptTransport } from '../sockopt/transport.js';
 import { countPrefixes, IPV4_UNICAST, IPV6_UNICAST, parseDotted, type UpdateScan } from '../wire/index.js';
 import {
   bulkPrefixes,
@@ -123,6 +125,8 @@ export class Speaker extends EventEmitter {
   readonly routerId: string;
   private cfg: BgpConfig;
   private readonly log: Logger;
+  /** Set when this speaker made the socket-option transport (TCP MD5, GTSM) and must close it. */
+  private readonly sockopt: SockoptTransport | null;
   private readonly peers = new Map<string, PeerEntry>();
   private readonly byId = new Map<number, PeerEntry>();
   /** Our routes by prefix: from the config file and from the API (the API's wins while present). */
@@ -152,15 +156,19 @@ export class Speaker extends EventEmitter {
       logger: this.log.child({ part: 'rib' }),
     });
     const listen = listenOf(o.config);
+    this.sockopt = o.transport ? null : socketOptionTransport(this.log);
+    const transport = o.transport ?? this.sockopt ?? undefined;
     this.sessions = new SessionManager({
       rib: this.ribPort(),
       port: listen.port,
       bind: listen.addresses,
-      ...(o.transport ? { transport: o.transport } : {}),
+      ...(transport ? { transport } : {}),
       ...(o.clock ? { clock: o.clock } : {}),
       resolvePeer: (addr) => this.resolveDynamic(addr),
       log: this.log.child({ part: 'sessions' }),
     });
+    // The transport keeps the MD5 keys and TTL floors of the manager's peers in step with them.
+    if (transport instanceof SockoptTransport) transport.follow(this.sessions);
     this.sessions.on('peer-state', (t: Transition) => this.onTransition(t));
     this.sessions.on('peer-added', (a: { address: string }) => {
       // A dynamic neighbour: resolveDynamic answered, the manager made its session.
@@ -197,6 +205,7 @@ export class Speaker extends EventEmitter {
   async stop(message = 'shutting down'): Promise<void> {
     for (const e of this.peers.values()) if (e.removal) clearTimeout(e.removal);
     await this.sessions.stop(message);
+    this.sockopt?.close();
   }
 
   /**
@@ -212,6 +221,18 @@ export class Speaker extends EventEmitter {
       else e.session.stop(message);
     }
     await this.sessions.stop(message);
+    this.sockopt?.close();
+  }
+
+  /** toPeerConfig, refusing TCP MD5 and GTSM when the socket-option addon is not there. */
+  private peerConfig(spec: Parameters<typeof toPeerConfig>[0], root: BgpConfig, field: string): PeerConfig {
+    const cfg = toPeerConfig(spec, root, this.routerId, field);
+    const secure = this.sessions.transport instanceof SockoptTransport;
+    if (!secure && cfg.password !== undefined)
+      throw new TernError('TERN_ERR_CONFIG', 'TCP MD5 (RFC 2385) needs the socket-option addon (npm run build:native)', { field: `${field}.password` });
+    if (!secure && cfg.ttlSecurity !== undefined)
+      throw new TernError('TERN_ERR_CONFIG', 'GTSM (RFC 5082) needs the socket-option addon (npm run build:native)', { field: `${field}.ttlSecurity` });
+    return cfg;
   }
 
   // ---- peers ----
@@ -289,7 +310,7 @@ export class Speaker extends EventEmitter {
     const spec: PeerSpec = { ...rest, address: addr, asNumber: asNumber ?? 0, passive: true };
     let cfg: PeerConfig;
     try {
-      cfg = toPeerConfig({ ...spec, asNumber: asNumber ?? 0 }, this.cfg, this.routerId, `dynamicNeighbors[${m.index}]`);
+      cfg = this.peerConfig({ ...spec, asNumber: asNumber ?? 0 }, this.cfg, `dynamicNeighbors[${m.index}]`);
     } catch (e) {
       this.log.warn({ peer: addr, err: (e as Error).message }, 'dynamic neighbour refused');
       return undefined;
@@ -303,7 +324,7 @@ export class Speaker extends EventEmitter {
 
   /** Adds a peer from config or the API. Throws TernError naming the field. */
   private addEntry(spec: PeerSpec, source: PeerSource, field: string): PeerEntry {
-    const cfg = toPeerConfig(spec, this.cfg, this.routerId, field);
+    const cfg = this.peerConfig(spec, this.cfg, field);
     const address = canonicalAddress(spec.address);
     if (this.peers.has(address)) throw new TernError('TERN_ERR_BGP_SESSION', `${field}.address: peer ${address} exists`, { field: `${field}.address` });
     const session = this.sessions.addPeer(cfg, { start: false });
@@ -346,7 +367,7 @@ export class Speaker extends EventEmitter {
     const address = canonicalAddress(spec.address);
     const e = this.peers.get(address);
     if (e === undefined) throw new TernError('TERN_ERR_NOT_FOUND', `no peer ${address}`, { field: 'address' });
-    const kind = this.applyPeer(e, spec, toPeerConfig(spec, this.cfg, this.routerId, 'peer'));
+    const kind = this.applyPeer(e, spec, this.peerConfig(spec, this.cfg, 'peer'));
     return { entry: e, kind };
   }
 
@@ -495,7 +516,7 @@ export class Speaker extends EventEmitter {
     }
     // Validate every peer before touching anything: a reload applies whole or not at all.
     const nextPeers = new Map<string, { spec: PeerSpec; cfg: PeerConfig }>();
-    next.peers.forEach((p, i) => nextPeers.set(canonicalAddress(p.address), { spec: p, cfg: toPeerConfig(p, next, this.routerId, `peers[${i}]`) }));
+    next.peers.forEach((p, i) => nextPeers.set(canonicalAddress(p.address), { spec: p, cfg: this.peerConfig(p, next, `peers[${i}]`) }));
     const prev = this.cfg;
     this.cfg = next;
     const res: ReloadResult = { added: [], deleted: [], changed: [], reset: [] };
@@ -539,7 +560,7 @@ export class Speaker extends EventEmitter {
       const { prefix: _p, asNumber, asRange: _r, ...rest } = m.d;
       const spec: PeerSpec = { ...rest, address, asNumber: asNumber ?? 0, passive: true };
       e.dynamicIndex = m.index;
-      const kind = this.applyPeer(e, spec, toPeerConfig(spec, next, this.routerId, `dynamicNeighbors[${m.index}]`));
+      const kind = this.applyPeer(e, spec, this.peerConfig(spec, next, `dynamicNeighbors[${m.index}]`));
       if (kind !== 'same') res.changed.push(address);
       if (kind === 'hard') res.reset.push(address);
     }
@@ -638,4 +659,19 @@ function diffPolicies(a: readonly PolicyConfig[], b: readonly PolicyConfig[]): S
   for (const [n, v] of am) if (bm.get(n) !== v) out.add(n);
   for (const n of bm.keys()) if (!am.has(n)) out.add(n);
   return out;
+}
+
+/**
+ * The socket-option transport when the addon is built: every session then can use TCP MD5 and
+ * GTSM, including peers added later over gRPC. Without the addon, plain TCP (and such peers are
+ * refused with a message saying how to build it).
+ */
+function socketOptionTransport(log: Logger): SockoptTransport | null {
+  try {
+    loadSockopt();
+    return new SockoptTransport({ log: log.child({ part: 'sockopt' }) });
+  } catch (e) {
+    log.info({ reason: (e as Error).message }, 'TCP MD5 and GTSM unavailable');
+    return null;
+  }
 }

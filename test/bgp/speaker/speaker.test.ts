@@ -7,6 +7,8 @@ import { freePort } from '../../../src/lab/ports.js';
 import type { BestPathEvent } from '../../../src/bgp/rib/index.js';
 import { BgpSchema, bulkPrefixes, dynamicAsAllowed, matchDynamic, toPeerConfig, type BgpConfigInput } from '../../../src/bgp/speaker/config.js';
 import { Speaker } from '../../../src/bgp/speaker/speaker.js';
+import { SockoptTransport } from '../../../src/bgp/sockopt/transport.js';
+import { tcpTransport } from '../../../src/bgp/session/transport.js';
 import { waitUntil } from './helpers.js';
 
 const issues = (input: unknown): string[] => {
@@ -25,18 +27,34 @@ describe('speaker configuration', () => {
     expect(issues({ routerId: '0.0.0.0' })).toHaveLength(1);
   });
 
-  it('refuses TCP MD5 and GTSM without the addon, naming the field', () => {
-    const c = BgpSchema.parse({ peers: [{ address: '10.0.0.2', asNumber: 2, password: 's3cret' }] });
+  it('passes TCP MD5 and GTSM settings to the session', () => {
+    const c = BgpSchema.parse({ peers: [{ address: '10.0.0.2', asNumber: 2, password: 's3cret', ttlSecurity: true }] });
+    expect(toPeerConfig(c.peers[0]!, c, '10.0.0.1', 'peers[0]')).toMatchObject({ password: 's3cret', ttlSecurity: 1 });
+    const off = BgpSchema.parse({ peers: [{ address: '10.0.0.2', asNumber: 2, ttlSecurity: false }] });
+    expect(toPeerConfig(off.peers[0]!, off, '10.0.0.1', 'peers[0]').ttlSecurity).toBeUndefined();
+  });
+
+  it('uses the socket-option transport when the addon is built, and refuses MD5 peers on plain TCP naming the field', async () => {
+    const config = BgpSchema.parse({ routerId: '10.0.0.1', listen: { port: 0 }, peers: [{ address: '127.0.0.9', asNumber: 2, password: 's3cret', passive: true }] });
+    const secure = new Speaker({ config });
+    try {
+      expect(secure.sessions.transport).toBeInstanceOf(SockoptTransport);
+      await secure.start();
+      expect(secure.sessions.get('127.0.0.9')).toBeDefined();
+    } finally {
+      await secure.stop();
+    }
+    const plain = new Speaker({ config, transport: tcpTransport });
     let err: unknown;
     try {
-      toPeerConfig(c.peers[0]!, c, '10.0.0.1', 'peers[0]');
+      await plain.start();
     } catch (e) {
       err = e;
+    } finally {
+      await plain.stop();
     }
     expect(isTernError(err) && err.code).toBe('TERN_ERR_CONFIG');
-    expect((err as Error).message).toMatch(/^peers\[0\]\.password: .*needs the TCP-MD5 addon/);
-    const g = BgpSchema.parse({ peers: [{ address: '10.0.0.2', asNumber: 2, ttlSecurity: 1 }] });
-    expect(() => toPeerConfig(g.peers[0]!, g, '10.0.0.1', 'peers[0]')).toThrow(/peers\[0\]\.ttlSecurity/);
+    expect((err as Error).message).toMatch(/^peers\[0\]\.password: TCP MD5 .*socket-option addon/);
   });
 
   it('translates a peer: defaults from the speaker, families from the transport, add-path, graceful restart', () => {
