@@ -92,6 +92,7 @@ export class Agent {
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
   private etcdSynced: boolean;
+  private bgpdStarted = false;
   private routesComplete = false;
   private readyFlag = false;
   private firstApply = { routes: false, policy: false };
@@ -176,7 +177,9 @@ export class Agent {
     const first = await this.routes.start();
     this.metrics?.resyncs.inc({ dataplane: 'routes' });
     this.opts.log.info({ remoteAdopted: this.remote.size, unchanged: first.unchanged }, 'route manager started; kernel routes adopted');
-    this.bgpd?.start();
+    // The bgpd client starts at the first flush, once etcd is listed: on connect it reconciles
+    // bgpd with the desired set, and an empty one would delete the sessions and paths an earlier
+    // agent left there (a restart would then withdraw this node's blocks).
     await this.opts.proxy?.start();
     this.resyncTimer = setInterval(() => void this.policyResync(), this.opts.resyncMs ?? 30_000);
     this.resyncTimer.unref();
@@ -252,7 +255,7 @@ export class Agent {
     this.dirty = { routes: false, policy: false, bgp: false };
     this.ips = nodeIps(this.state, this.opts.nodeIP);
     if (dirty.routes) this.applyRoutes();
-    if (dirty.bgp) this.applyBgp();
+    if (dirty.bgp || !this.bgpdStarted) this.applyBgp();
     // Routes are written before the policy calculation starts: the calculation is synchronous
     // and, at thousands of endpoints, long enough to hold a pod's route back behind it.
     if (dirty.routes) {
@@ -299,6 +302,10 @@ export class Agent {
     this.metrics?.bgpPeers.set(this.bgp.peers.size);
     this.metrics?.pathsOriginated.set(this.bgp.paths.size);
     this.bgpd?.setDesired(this.bgp.peers, this.bgp.paths);
+    if (!this.bgpdStarted) {
+      this.bgpdStarted = true;
+      this.bgpd?.start();
+    }
   }
 
   private kickPolicy(): void {
