@@ -5,6 +5,9 @@
 // Usage: node dist/bench/policy-render.js [--endpoints 1000] [--policies 2000] [--remote 4000]
 import { performance } from 'node:perf_hooks';
 import { calculate, type PolicyInput } from '../src/agent/policy/calc.js';
+import { closeNftRunners, nftRunner } from '../src/agent/nft/runner.js';
+import { PolicyDataplane } from '../src/agent/policy/dataplane.js';
+import type { DesiredState } from '../src/agent/policy/model.js';
 import { nftApply } from '../src/agent/policy/nft.js';
 import { buildTable, renderDiff, renderFull, ruleCount } from '../src/agent/policy/render.js';
 import { Lab } from '../src/lab/netns.js';
@@ -17,6 +20,7 @@ const arg = (name: string, dflt: number): number => {
 const N_LOCAL = arg('endpoints', 1000);
 const N_POL = arg('policies', 2000);
 const N_REMOTE = arg('remote', 4000);
+const N_NEW = arg('new', 10);
 const N_NS = 50;
 const APPS = 10;
 
@@ -109,7 +113,49 @@ async function main(): Promise<void> {
     const r4 = await nftApply(diffPol.script, { netns: host.netns });
     if (!r4.ok) throw new Error(`incremental failed: ${r4.stderr.slice(0, 2000)}`);
     console.log(`nft -f incremental (one policy edited): ${ms(t0)}`);
+
+    // PolicyDataplane.apply for one new local endpoint at a time, from the state above, for
+    // each way of running nft (TERN_NFT_MODE picks it when the shared runner is created) and
+    // with/without the read-back before each incremental step.
+    const steps: DesiredState[] = [];
+    let eps = endpoints;
+    for (let k = 0; k < N_NEW; k++) {
+      eps = [...eps, endpoint(N_LOCAL + N_REMOTE + 1 + k, true)];
+      steps.push(calculate({ ...input, endpoints: eps }));
+    }
+    const tDiff = performance.now();
+    for (const st of steps) renderDiff(state, st);
+    console.log(`renderDiff for one new local endpoint (pure, no nft): ${((performance.now() - tDiff) / steps.length).toFixed(1)} ms mean`);
+    const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+    const rows: string[] = [];
+    for (const mode of ['spawn', 'persistent'] as const) {
+      for (const verify of [true, false]) {
+        await closeNftRunners();
+        process.env.TERN_NFT_MODE = mode;
+        const dp = new PolicyDataplane({ netns: host.netns, verify, timeoutMs: 600_000 });
+        await dp.apply(state);
+        const lat: number[] = [];
+        let bytes = 0;
+        const modes = new Set<string>();
+        for (const st of steps) {
+          const t = performance.now();
+          const rep = await dp.apply(st);
+          lat.push(performance.now() - t);
+          bytes = rep.scriptBytes;
+          modes.add(rep.mode);
+        }
+        rows.push(`| ${mode.padEnd(10)} | ${String(verify).padEnd(6)} | ${pct(lat, 50).toFixed(1).padStart(6)} | ${pct(lat, 99).toFixed(1).padStart(6)} | ${[...modes].join('/')}, ${bytes} B |`);
+        const drift = await dp.check(steps[steps.length - 1]!);
+        if (drift.length) rows.push(`|   drift after the series: ${drift.slice(0, 3).join('; ')} |`);
+      }
+    }
+    delete process.env.TERN_NFT_MODE;
+    console.log(`\nPolicyDataplane.apply, one new local endpoint (${N_NEW}×, ${N_LOCAL} local endpoints, ${N_POL} policies), ms:`);
+    console.log('| nft runner | verify |    p50 |    p99 | transaction |\n|------------|--------|--------|--------|-------------|');
+    for (const r of rows) console.log(r);
+    console.log(`runner stats (persistent): ${JSON.stringify(nftRunner(host.netns).stats)}`);
   } finally {
+    await closeNftRunners();
     await lab.destroy();
   }
 }

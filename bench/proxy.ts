@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProxyDataplane } from '../src/agent/proxy/dataplane.js';
 import { ProxyInputs } from '../src/agent/proxy/inputs.js';
+import { closeNftRunners, nftRunner } from '../src/agent/nft/runner.js';
 import { runNft } from '../src/agent/policy/nft.js';
 import { Lab } from '../src/lab/netns.js';
 import { service, slice, type Ep } from '../test/agent/proxy/fixtures.js';
@@ -86,26 +87,47 @@ async function main(): Promise<void> {
     const rssMb = Math.round(process.memoryUsage().rss / 1e6);
     const heapMb = Math.round(process.memoryUsage().heapUsed / 1e6);
 
-    // 3. single-endpoint changes
-    const lat: number[] = [];
-    const calcLat: number[] = [];
-    const nftLat: number[] = [];
-    const bytes: number[] = [];
-    const modes = new Set<string>();
-    for (let k = 0; k < M; k++) {
+    // 3. single-endpoint changes, for each way of running nft: a spawned `ip netns exec nft -f -`
+    // per transaction (what nftApply did before src/agent/nft) and the persistent `nft -i`.
+    // TERN_NFT_MODE picks the mode when the namespace's shared runner is created.
+    let k = 0;
+    const change = (): ReturnType<ProxyInputs['snapshot']> => {
       const i = 1 + Math.floor(Math.random() * (S - 1));
       const eps = endpoints(i);
-      eps[k % E] = { ip: `10.200.${k >> 8}.${k & 255}`, node: 'node2' };
-      const t = process.hrtime.bigint();
+      eps[k % E] = { ip: `10.200.${(k >> 8) & 255}.${k & 255}`, node: 'node2' };
+      k++;
       inputs.apply({ kind: 'slice-upsert', slice: slice('bench', `s${i}`, `s${i}-x`, 4, eps, [{ port: 8080 }]) });
-      const snap = inputs.snapshot();
-      calcLat.push(ms(t));
-      const r = await dp.apply(snap);
-      lat.push(ms(t));
-      nftLat.push(r.nftMs ?? 0);
-      bytes.push(r.scriptBytes);
-      modes.add(r.mode);
+      return inputs.snapshot();
+    };
+    const series: Array<{ mode: string; lat: number[]; calcLat: number[]; nftLat: number[]; bytes: number[]; modes: Set<string> }> = [];
+    for (const mode of ['spawn', 'persistent'] as const) {
+      await closeNftRunners();
+      process.env.TERN_NFT_MODE = mode;
+      const one = { mode, lat: [] as number[], calcLat: [] as number[], nftLat: [] as number[], bytes: [] as number[], modes: new Set<string>() };
+      for (let m = 0; m < M; m++) {
+        const t = process.hrtime.bigint();
+        const snap = change();
+        one.calcLat.push(ms(t));
+        const r = await dp.apply(snap);
+        one.lat.push(ms(t));
+        one.nftLat.push(r.nftMs ?? 0);
+        one.bytes.push(r.scriptBytes);
+        one.modes.add(r.mode);
+      }
+      series.push(one);
     }
+    // 4b. a burst: B changes submitted together (as a watch delivering several events at once);
+    // the dataplane applies only the newest state, the runner commits it in one transaction.
+    const B = 10;
+    const burstLat: number[] = [];
+    const burstCoalesced: number[] = [];
+    for (let rep = 0; rep < 10; rep++) {
+      const t = process.hrtime.bigint();
+      const reports = await Promise.all(Array.from({ length: B }, () => dp.apply(change())));
+      burstLat.push(ms(t));
+      burstCoalesced.push(new Set(reports).size);
+    }
+    const runnerStats = nftRunner(node.netns).stats;
 
     // 5. rate with S services
     await rate();
@@ -119,8 +141,12 @@ async function main(): Promise<void> {
       ['cold: calculate', `${calcMs.toFixed(0)} ms`],
       ['cold: render + nft -f', `${applyMs.toFixed(0)} ms (${(cold.scriptBytes / 1e6).toFixed(1)} MB script)`],
       ['cold sync total', `${coldTotal.toFixed(0)} ms`],
-      [`one endpoint change (${M}×, ${[...modes].join('/')})`, `p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms; ${pct(bytes, 50)} B script`],
-      ['  of which calculate / nft -f', `p50 ${pct(calcLat, 50).toFixed(1)} / ${pct(nftLat, 50).toFixed(1)} ms, p99 ${pct(calcLat, 99).toFixed(1)} / ${pct(nftLat, 99).toFixed(1)} ms`],
+      ...series.flatMap((x): Array<[string, string]> => [
+        [`one endpoint change, nft ${x.mode} (${M}×, ${[...x.modes].join('/')})`, `p50 ${pct(x.lat, 50).toFixed(1)} ms, p99 ${pct(x.lat, 99).toFixed(1)} ms, max ${Math.max(...x.lat).toFixed(1)} ms; ${pct(x.bytes, 50)} B script`],
+        ['  of which calculate / nft', `p50 ${pct(x.calcLat, 50).toFixed(1)} / ${pct(x.nftLat, 50).toFixed(1)} ms, p99 ${pct(x.calcLat, 99).toFixed(1)} / ${pct(x.nftLat, 99).toFixed(1)} ms`],
+      ]),
+      [`burst of ${B} changes at once, nft persistent (10×)`, `p50 ${pct(burstLat, 50).toFixed(1)} ms, p99 ${pct(burstLat, 99).toFixed(1)} ms for all ${B}; ${pct(burstCoalesced, 50)} transaction(s) per burst`],
+      ['nft runner (persistent)', `${runnerStats.batches} batches, ${runnerStats.processStarts} process start(s), ${runnerStats.spawned} spawned`],
       ['nft rules (script / read back)', `${scriptRules} / ${kernelRules} in ${chains} chains`],
       ['agent RSS after cold sync', `${rssMb} MB (heap ${heapMb} MB)`],
       [`TCP connects/s via ClusterIP, 10 services (${C} sequential)`, `${rate10.perSec}${rate10.failed ? ` (${rate10.failed} failed)` : ''}`],
@@ -131,6 +157,8 @@ async function main(): Promise<void> {
     process.stdout.write(`| ${'measure'.padEnd(w)} | value |\n|${'-'.repeat(w + 2)}|-------|\n`);
     for (const [k, v] of rows) process.stdout.write(`| ${k.padEnd(w)} | ${v} |\n`);
   } finally {
+    delete process.env.TERN_NFT_MODE;
+    await closeNftRunners();
     await lab.destroy();
   }
 }

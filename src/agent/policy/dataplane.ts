@@ -7,7 +7,7 @@
 import { TernError } from '../../errors/index.js';
 import { logger } from '../../log/index.js';
 import type { DesiredState, PolicyError } from './model.js';
-import { nftApply, nftListTable, runNft, type NftTarget } from './nft.js';
+import { nftApply, nftListTable, type NftTarget } from './nft.js';
 import { compareViews, DEFAULT_TABLE, desiredView, renderDiff, renderFull, viewFromJson, type TableView } from './render.js';
 
 const log = logger('policy');
@@ -28,6 +28,8 @@ export interface ApplyReport {
   errors: PolicyError[];
   /** Length of the transaction sent to nft, in bytes. */
   scriptBytes: number;
+  /** apply() calls this one transaction answered, when more than one (a burst coalesced). */
+  coalesced?: number;
 }
 
 export class PolicyDataplane {
@@ -47,7 +49,48 @@ export class PolicyDataplane {
     return this.applied;
   }
 
-  async apply(next: DesiredState): Promise<ApplyReport> {
+  /**
+   * Makes the kernel match `next`. Calls are serialised; calls that arrive while one runs are
+   * coalesced: only the newest desired state is applied and every waiting caller gets that
+   * report.
+   */
+  apply(next: DesiredState): Promise<ApplyReport> {
+    return new Promise<ApplyReport>((resolve, reject) => {
+      if (this.queued) {
+        this.queued.state = next;
+        this.queued.waiters.push({ resolve, reject });
+      } else {
+        this.queued = { state: next, waiters: [{ resolve, reject }] };
+      }
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private queued: { state: DesiredState; waiters: Array<{ resolve: (r: ApplyReport) => void; reject: (e: unknown) => void }> } | undefined;
+  private draining: Promise<void> | undefined;
+
+  private drain(): Promise<void> {
+    this.draining = (async () => {
+      try {
+        while (this.queued) {
+          const job = this.queued;
+          this.queued = undefined;
+          try {
+            const r = await this.applyNow(job.state);
+            if (job.waiters.length > 1) r.coalesced = job.waiters.length;
+            for (const w of job.waiters) w.resolve(r);
+          } catch (e) {
+            for (const w of job.waiters) w.reject(e);
+          }
+        }
+      } finally {
+        this.draining = undefined;
+      }
+    })();
+    return this.draining;
+  }
+
+  private async applyNow(next: DesiredState): Promise<ApplyReport> {
     const opts = { table: this.table };
     let drift: string[] = [];
     if (this.applied !== undefined) {
@@ -100,7 +143,8 @@ export class PolicyDataplane {
 
   /** Deletes the table (agent shutdown with policy disabled); absent is fine. */
   async remove(): Promise<void> {
-    await runNft(['-f', '-'], `table inet ${this.table} {}\ndelete table inet ${this.table}\n`, this.target);
+    while (this.draining) await this.draining;
+    await nftApply(`table inet ${this.table} {}\ndelete table inet ${this.table}\n`, this.target);
     this.applied = undefined;
   }
 }

@@ -2,6 +2,7 @@
 // reading a table back as JSON, in the current network namespace or in a named one
 // (`ip netns exec NS nft ...`). Argument arrays only, never a shell.
 import { inNetns, run } from '../../sys/exec.js';
+import { nftRunner } from '../nft/runner.js';
 
 export interface NftTarget {
   /** Named network namespace (as listed by `ip netns`); the current one when absent. */
@@ -27,9 +28,15 @@ export async function runNft(args: readonly string[], input: string | undefined,
   }
 }
 
-/** Loads a script as one transaction. A failed transaction changes nothing in the kernel. */
-export function nftApply(script: string, target: NftTarget = {}): Promise<NftRun> {
-  return runNft(['-f', '-'], script, target);
+/**
+ * Loads a script as one transaction. A failed transaction changes nothing in the kernel.
+ * Goes through the namespace's shared runner (src/agent/nft): a long-lived `nft -i` for
+ * scripts up to 1 MiB, a spawned `nft -f -` for larger ones or where `nft -i` is unavailable.
+ * `code` is null when the outcome is unknown (nft killed or died mid-transaction).
+ */
+export async function nftApply(script: string, target: NftTarget = {}): Promise<NftRun> {
+  const r = await nftRunner(target.netns).apply(script, target.timeoutMs ? { timeoutMs: target.timeoutMs } : {});
+  return { ok: r.ok, code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** `nft -j list table inet NAME` parsed, or null when the table does not exist. */

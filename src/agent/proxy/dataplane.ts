@@ -1,11 +1,11 @@
 // The one writer of the proxy's nftables table. apply() takes a desired state and brings the
-// kernel to it in one `nft -f` transaction: a full atomic replace the first time (or after a
+// kernel to it in one nft transaction (through the namespace's persistent runner, src/agent/nft): a full atomic replace the first time (or after a
 // refused transaction), otherwise only what the changed services need. Then stale UDP
 // conntrack entries are deleted. check() reads the table back and compares it with what was
 // applied (drift); the agent calls it periodically and replaces the table when it differs.
 import { TernError } from '../../errors/index.js';
 import { logger } from '../../log/index.js';
-import { nftApply, nftListTable, runNft, type NftTarget } from '../policy/nft.js';
+import { nftApply, nftListTable, type NftTarget } from '../policy/nft.js';
 import { runConntrack, staleUdp, type ConntrackFlush } from './conntrack.js';
 import type { ProxyError, ProxyState, ServiceModel } from './model.js';
 import { ProxyTable, sharedContainers, type DiffStats, type ProxyRenderOptions } from './render.js';
@@ -15,6 +15,8 @@ const log = logger('proxy');
 export interface ProxyDataplaneOptions extends NftTarget, ProxyRenderOptions {
   /** Path of the conntrack tool; false: never flush (entries then age out on their own). */
   conntrack?: string | false;
+  /** Wait this long after the first of a burst of apply() calls before applying; 0 (default): apply at once, coalesce only what arrives meanwhile. */
+  coalesceMs?: number;
 }
 
 export interface ProxyApplyReport {
@@ -27,12 +29,15 @@ export interface ProxyApplyReport {
   errors: ProxyError[];
   /** Wall time of the nft transaction(s), ms. */
   nftMs?: number;
+  /** apply() calls this one transaction answered, when more than one (a burst coalesced). */
+  coalesced?: number;
 }
 
 export class ProxyDataplane {
   readonly table: string;
   private readonly target: NftTarget;
   private readonly conntrack: string | false;
+  private readonly coalesceMs: number;
   private plan: ProxyTable;
   private applied: ReadonlyMap<string, ServiceModel> | undefined;
   private warnedMissing = false;
@@ -44,6 +49,7 @@ export class ProxyDataplane {
     this.table = this.plan.opts.table;
     this.target = { ...(opts.netns ? { netns: opts.netns } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
     this.conntrack = opts.conntrack ?? 'conntrack';
+    this.coalesceMs = opts.coalesceMs ?? 0;
     this.opts = opts;
   }
   private readonly opts: ProxyDataplaneOptions;
@@ -52,7 +58,51 @@ export class ProxyDataplane {
     return this.applied;
   }
 
-  async apply(state: ProxyState, opts: { full?: boolean } = {}): Promise<ProxyApplyReport> {
+  /**
+   * Brings the kernel to `state`. Calls are serialised; calls that arrive while one runs are
+   * coalesced: only the newest state is applied (each is a whole desired state, so the ones
+   * in between need not reach the kernel) and every waiting caller gets that report.
+   */
+  apply(state: ProxyState, opts: { full?: boolean } = {}): Promise<ProxyApplyReport> {
+    return new Promise<ProxyApplyReport>((resolve, reject) => {
+      const n = this.queued;
+      if (n) {
+        n.state = state;
+        n.full ||= opts.full === true;
+        n.waiters.push({ resolve, reject });
+      } else {
+        this.queued = { state, full: opts.full === true, waiters: [{ resolve, reject }] };
+      }
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private queued: { state: ProxyState; full: boolean; waiters: Array<{ resolve: (r: ProxyApplyReport) => void; reject: (e: unknown) => void }> } | undefined;
+  private draining: Promise<void> | undefined;
+
+  private drain(): Promise<void> {
+    this.draining = (async () => {
+      try {
+        if (this.coalesceMs > 0) await new Promise((r) => setTimeout(r, this.coalesceMs));
+        while (this.queued) {
+          const job = this.queued;
+          this.queued = undefined;
+          try {
+            const r = await this.applyNow(job.state, { full: job.full });
+            if (job.waiters.length > 1) r.coalesced = job.waiters.length;
+            for (const w of job.waiters) w.resolve(r);
+          } catch (e) {
+            for (const w of job.waiters) w.reject(e);
+          }
+        }
+      } finally {
+        this.draining = undefined;
+      }
+    })();
+    return this.draining;
+  }
+
+  private async applyNow(state: ProxyState, opts: { full?: boolean } = {}): Promise<ProxyApplyReport> {
     const errors = [...state.services.values()].flatMap((s) => s.errors);
     const flushes = this.staleEntries(state);
     let report: ProxyApplyReport;
@@ -163,7 +213,8 @@ export class ProxyDataplane {
 
   /** Deletes the table (proxy disabled); absent is fine. */
   async remove(): Promise<void> {
-    await runNft(['-f', '-'], `add table inet ${this.table}\ndelete table inet ${this.table}\n`, this.target);
+    while (this.draining) await this.draining;
+    await nftApply(`add table inet ${this.table}\ndelete table inet ${this.table}\n`, this.target);
     this.applied = undefined;
   }
 }
