@@ -148,8 +148,12 @@ describe('Lab: processes', () => {
   it('runs a process inside the namespace and stops it by PID', async () => {
     const p = lab.spawn('h1', 'sleep', ['300']);
     expect(pidAlive(p.pid)).toBe(true);
-    const pids = await run('ip', ['netns', 'pids', lab.host('h1').netns]);
-    expect(pids.stdout.split('\n')).toContain(String(p.pid));
+    // `ip netns exec` enters the namespace and then execs sleep with the same PID: until it has,
+    // the PID is still in this namespace, so look until it shows up there.
+    const inNetns = async () => (await run('ip', ['netns', 'pids', lab.host('h1').netns])).stdout.split('\n').includes(String(p.pid));
+    const deadline = Date.now() + 5000;
+    while (!(await inNetns()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await inNetns()).toBe(true);
     expect(lab.snapshot().processes.map((x) => x.pid)).toContain(p.pid);
     const exit = await p.stop();
     expect(exit.signal).toBe('SIGTERM');
