@@ -14,7 +14,6 @@ import type { Etcd3 } from 'etcd3';
 import type { Registry } from 'prom-client';
 import { Gauge } from 'prom-client';
 import { Dataplane as CniDataplane, limitedRunner, type VethPlan } from '../cni/index.js';
-import { calculate } from '../policy/calc.js';
 import { PolicyDataplane } from '../policy/dataplane.js';
 import { PolicyInputs } from '../policy/inputs.js';
 import type { DesiredState } from '../policy/model.js';
@@ -329,7 +328,8 @@ export class Agent {
   private async applyPolicyOnce(): Promise<void> {
     if (!this.policy || !this.policyInputs.dirty) return;
     const t0 = process.hrtime.bigint();
-    const desired = calculate(this.policyInputs.snapshot());
+    // Incremental: only what the updates since the last apply touched is recomputed.
+    const desired = this.policyInputs.desired();
     try {
       const r = await this.policy.apply(desired);
       this.policyState = desired;
@@ -340,7 +340,7 @@ export class Agent {
     } catch (e) {
       this.metrics?.failures.inc({ dataplane: 'policy' });
       this.opts.log.error({ err: (e as Error).message }, 'policy apply failed; retrying at the next change or resync');
-      // The inputs were consumed by snapshot(): mark them again so the retry recomputes.
+      // desired() cleared the dirty mark: set it again so the next change or resync retries.
       this.policyInputs.apply({ kind: 'node-ips', ips: this.ips.all });
     }
   }

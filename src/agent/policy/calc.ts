@@ -41,10 +41,10 @@ export interface PolicyInput {
 /** Kubernetes sets this label on every namespace (immutable since 1.21); selectors use it. */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
-const NODE_SET = { 4: 'node-4', 6: 'node-6' } as const;
+export const NODE_SET = { 4: 'node-4', 6: 'node-6' } as const;
 
-const hash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 12);
-const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+export const hash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 12);
+export const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const refOf = (o: { metadata: { name: string; namespace?: string } }): string => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 
 // ---------------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ export function canonicalSelector(sel: LabelSelector | undefined): string {
 }
 
 /** Which pods a peer means: in the policy's namespace, or in namespaces matching nsSel. */
-interface PodScope {
+export interface PodScope {
   key: string;
   describe: string;
   namespace: string | null;
@@ -74,7 +74,7 @@ interface PodScope {
   podSel: LabelSelector | null;
 }
 
-function podScope(policyNs: string, podSel: LabelSelector | undefined, nsSel: LabelSelector | undefined): PodScope {
+export function podScope(policyNs: string, podSel: LabelSelector | undefined, nsSel: LabelSelector | undefined): PodScope {
   const pod = canonicalSelector(podSel);
   if (nsSel === undefined) {
     return { key: `ns=${policyNs}|pod=${pod}`, describe: `pods in ${policyNs}${pod ? ` with ${pod}` : ''}`, namespace: policyNs, nsSel: null, podSel: podSel ?? null };
@@ -89,7 +89,7 @@ function podScope(policyNs: string, podSel: LabelSelector | undefined, nsSel: La
   };
 }
 
-const ALL_PODS: PodScope = { key: 'all-pods', describe: 'all pods', namespace: null, nsSel: null, podSel: null };
+export const ALL_PODS: PodScope = { key: 'all-pods', describe: 'all pods', namespace: null, nsSel: null, podSel: null };
 
 // ---------------------------------------------------------------------------------------
 // Address arithmetic for ipBlock
@@ -133,6 +133,16 @@ export function intervalToCidrs(family: Family, lo: bigint, hi: bigint): string[
   return out;
 }
 
+/** An ipBlock peer: its interval set (named after its content) and the peer match naming it. */
+export function blockSet(cidr: string, except: readonly string[]): { name: string; family: Family; elements: string[]; describe: string; peer: PeerMatch } {
+  const outer = parseCidr(cidr);
+  const ivs = subtract(outer, except.map((e) => parseCidr(e)));
+  const elements = ivs.flatMap(([lo, hi]) => intervalToCidrs(outer.family, lo, hi));
+  const name = `net-${hash(`${outer.family}|${elements.join(',')}`)}-${outer.family}`;
+  const describe = `ipBlock ${formatCidr(outer)}${except.length ? ` except ${[...except].sort(byString).join(',')}` : ''}`;
+  return { name, family: outer.family, elements, describe, peer: outer.family === 4 ? { kind: 'sets', v4: name } : { kind: 'sets', v6: name } };
+}
+
 // ---------------------------------------------------------------------------------------
 // Validation of what the calculation relies on. Resources are validated on the way into
 // etcd; this guards against anything that slipped past (older writers, hand-edited keys),
@@ -141,7 +151,7 @@ export function intervalToCidrs(family: Family, lo: bigint, hi: bigint): string[
 const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const isPort = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535;
 
-function selectorIssue(sel: unknown, where: string): string | undefined {
+export function selectorIssue(sel: unknown, where: string): string | undefined {
   if (sel === undefined) return undefined;
   if (typeof sel !== 'object' || sel === null) return `${where}: not a label selector`;
   const s = sel as LabelSelector;
@@ -154,7 +164,7 @@ function selectorIssue(sel: unknown, where: string): string | undefined {
 }
 
 /** The first problem of a policy's rules, or undefined. */
-function rulesIssue(p: NetworkPolicy): string | undefined {
+export function rulesIssue(p: NetworkPolicy): string | undefined {
   const check = (rules: ReadonlyArray<{ ports?: unknown; from?: unknown; to?: unknown }> | undefined, dir: 'ingress' | 'egress'): string | undefined => {
     if (rules === undefined) return undefined;
     if (!Array.isArray(rules)) return `spec.${dir}: must be a list`;
@@ -205,6 +215,47 @@ function rulesIssue(p: NetworkPolicy): string | undefined {
 
 // ---------------------------------------------------------------------------------------
 
+/** An endpoint's single addresses by family, canonical text; anything else is reported. */
+export function endpointAddresses(ipNetworks: readonly string[] | undefined, ref: string, errors: PolicyError[]): { v4: string[]; v6: string[] } {
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const n of ipNetworks ?? []) {
+    try {
+      const c = parseCidr(n, { strict: false });
+      if (c.prefixLen !== bitsOf(c.family)) throw new Error(`${n} is not a single address`);
+      (c.family === 4 ? v4 : v6).push(formatIp({ family: c.family, value: c.base }));
+    } catch (e) {
+      errors.push({ code: 'bad-address', endpoint: ref, message: `ipNetworks: ${(e as Error).message}` });
+    }
+  }
+  return { v4, v6 };
+}
+
+/** The node's addresses by family (a prefix length is ignored), canonical text. */
+export function nodeAddresses(ips: readonly string[], errors: PolicyError[]): { v4: string[]; v6: string[] } {
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const a of ips) {
+    try {
+      const ip = parseIp(a.includes('/') ? a.slice(0, a.indexOf('/')) : a);
+      (ip.family === 4 ? v4 : v6).push(formatIp(ip));
+    } catch (e) {
+      errors.push({ code: 'bad-address', message: `node address: ${(e as Error).message}` });
+    }
+  }
+  return { v4, v6 };
+}
+
+/** The port number a pod gives a named port, or undefined. */
+export function namedPort(ports: WorkloadEndpoint['spec']['ports'], name: string, proto: Protocol): number | undefined {
+  return (ports ?? []).find((x) => x.name === name && (x.protocol ?? 'TCP') === proto)?.port;
+}
+
+/** The policy types a policy applies to (Kubernetes defaulting, for objects that skipped it). */
+export function policyTypesOf(p: NetworkPolicy): readonly string[] {
+  return p.spec.policyTypes ?? (p.spec.egress?.length ? ['Ingress', 'Egress'] : ['Ingress']);
+}
+
 interface EpInfo {
   ep: WorkloadEndpoint;
   ref: string;
@@ -232,7 +283,7 @@ function mergeRanges(ranges: Array<[number, number]>): Array<[number, number]> {
   return out;
 }
 
-const ruleKey = (peer: PeerMatch, port: PortMatch): string => JSON.stringify([peer, port]);
+export const ruleKey = (peer: PeerMatch, port: PortMatch): string => JSON.stringify([peer, port]);
 
 /** Computes the desired state for one node. Never throws on bad input: problems land in `errors`. */
 export function calculate(input: PolicyInput): DesiredState {
@@ -251,17 +302,7 @@ export function calculate(input: PolicyInput): DesiredState {
   const infos: EpInfo[] = [];
   for (const ref of [...byRef.keys()].sort(byString)) {
     const ep = byRef.get(ref)!;
-    const v4: string[] = [];
-    const v6: string[] = [];
-    for (const n of ep.spec.ipNetworks ?? []) {
-      try {
-        const c = parseCidr(n, { strict: false });
-        if (c.prefixLen !== bitsOf(c.family)) throw new Error(`${n} is not a single address`);
-        (c.family === 4 ? v4 : v6).push(formatIp({ family: c.family, value: c.base }));
-      } catch (e) {
-        errors.push({ code: 'bad-address', endpoint: ref, message: `ipNetworks: ${(e as Error).message}` });
-      }
-    }
+    const { v4, v6 } = endpointAddresses(ep.spec.ipNetworks, ref, errors);
     infos.push({ ep, ref, ns: ep.metadata.namespace ?? 'default', labels: ep.metadata.labels ?? {}, v4, v6 });
   }
   const infosByNs = new Map<string, EpInfo[]>();
@@ -304,13 +345,9 @@ export function calculate(input: PolicyInput): DesiredState {
   };
 
   const blockPeer = (cidr: string, except: readonly string[]): PeerMatch => {
-    const outer = parseCidr(cidr);
-    const ivs = subtract(outer, except.map((e) => parseCidr(e)));
-    const elements = ivs.flatMap(([lo, hi]) => intervalToCidrs(outer.family, lo, hi));
-    const name = `net-${hash(`${outer.family}|${elements.join(',')}`)}-${outer.family}`;
-    const describe = `ipBlock ${formatCidr(outer)}${except.length ? ` except ${[...except].sort(byString).join(',')}` : ''}`;
-    addSet({ name, family: outer.family, kind: 'interval', elements, comment: describe });
-    return outer.family === 4 ? { kind: 'sets', v4: name } : { kind: 'sets', v6: name };
+    const b = blockSet(cidr, except);
+    addSet({ name: b.name, family: b.family, kind: 'interval', elements: b.elements, comment: b.describe });
+    return b.peer;
   };
 
   const namedPortSets = (scope: PodScope, portName: string, proto: Protocol): PortMatch => {
@@ -334,16 +371,7 @@ export function calculate(input: PolicyInput): DesiredState {
   };
 
   // Node addresses: always present, so the rule allowing them never has to change.
-  const nodeV4: string[] = [];
-  const nodeV6: string[] = [];
-  for (const a of input.nodeIps) {
-    try {
-      const ip = parseIp(a.includes('/') ? a.slice(0, a.indexOf('/')) : a);
-      (ip.family === 4 ? nodeV4 : nodeV6).push(formatIp(ip));
-    } catch (e) {
-      errors.push({ code: 'bad-address', message: `node address: ${(e as Error).message}` });
-    }
-  }
+  const { v4: nodeV4, v6: nodeV6 } = nodeAddresses(input.nodeIps, errors);
   addSet({ name: NODE_SET[4], family: 4, kind: 'addr', elements: nodeV4, comment: `addresses of node ${input.nodeName}` });
   addSet({ name: NODE_SET[6], family: 6, kind: 'addr', elements: nodeV6, comment: `addresses of node ${input.nodeName}` });
 
@@ -469,7 +497,7 @@ export function calculate(input: PolicyInput): DesiredState {
   return { sets: outSets, endpoints, errors: uniqErrors };
 }
 
-interface PortPlan {
+export interface PortPlan {
   /** Matches that need no per-destination resolution. */
   fixed: PortMatch[];
   /** Named ports left for the caller to resolve per destination (egress). */
@@ -481,7 +509,7 @@ interface PortPlan {
  * `resolve` turns a named port into a number (ingress: the local pod's port); when it
  * returns undefined the name is kept in `named` — which for ingress means "matches nothing".
  */
-function portMatches(ports: readonly NetworkPolicyPort[] | undefined, resolve: (name: string, proto: Protocol) => number | undefined): PortPlan {
+export function portMatches(ports: readonly NetworkPolicyPort[] | undefined, resolve: (name: string, proto: Protocol) => number | undefined): PortPlan {
   if (!ports || ports.length === 0) return { fixed: [{ kind: 'any' }], named: [] };
   const all = new Set<Protocol>();
   const ranges = new Map<Protocol, Array<[number, number]>>();

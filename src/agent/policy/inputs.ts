@@ -1,9 +1,15 @@
 // The node's view of the resources policy depends on, fed by watch events. Updates only
-// record state and mark it dirty (Felix's OnUpdate); the agent calls calculate() on a
-// snapshot when it is ready to apply a batch. Keyed by identity, so a duplicated or
-// re-ordered stream that ends in the same objects ends in the same view.
+// record state and mark it dirty (Felix's OnUpdate); the agent asks for desired() when it is
+// ready to apply a batch, and the incremental engine (engine.ts) recomputes only what the
+// updates since the last batch touched. Keyed by identity, so a duplicated or re-ordered
+// stream that ends in the same objects ends in the same view.
+//
+// The keyed maps hold the caller's objects (no copies) for snapshot(), the input of the full
+// calculate(); the engine keeps its own stripped records.
 import type { Namespace, NetworkPolicy, WorkloadEndpoint } from '../../resources/index.js';
 import type { PolicyInput } from './calc.js';
+import { PolicyEngine } from './engine.js';
+import type { DesiredState } from './model.js';
 
 export type PolicyUpdate =
   | { kind: 'namespace-upsert'; namespace: Namespace }
@@ -26,8 +32,11 @@ export class PolicyInputs {
   private readonly policies = new Map<string, NetworkPolicy>();
   private nodeIps: readonly string[] = [];
   private dirtyFlag = true;
+  private readonly engine: PolicyEngine;
 
-  constructor(readonly nodeName: string) {}
+  constructor(readonly nodeName: string) {
+    this.engine = new PolicyEngine(nodeName);
+  }
 
   get dirty(): boolean {
     return this.dirtyFlag;
@@ -35,6 +44,7 @@ export class PolicyInputs {
 
   apply(u: PolicyUpdate): void {
     this.dirtyFlag = true;
+    this.engine.apply(u);
     switch (u.kind) {
       case 'namespace-upsert':
         this.namespaces.set(u.namespace.metadata.name, u.namespace);
@@ -60,6 +70,15 @@ export class PolicyInputs {
       default:
         assertNever(u);
     }
+  }
+
+  /**
+   * The desired state for everything applied so far, computed incrementally; equal to
+   * calculate(snapshot()). Parts that did not change keep their objects. Clears the dirty mark.
+   */
+  desired(): DesiredState {
+    this.dirtyFlag = false;
+    return this.engine.state();
   }
 
   /** The current view for calculate(); clears the dirty mark. */
