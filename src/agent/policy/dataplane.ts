@@ -8,7 +8,8 @@ import { TernError } from '../../errors/index.js';
 import { logger } from '../../log/index.js';
 import type { DesiredState, PolicyError } from './model.js';
 import { nftApply, nftListTable, type NftTarget } from './nft.js';
-import { compareViews, DEFAULT_TABLE, desiredView, renderDiff, renderFull, viewFromJson, type TableView } from './render.js';
+import { compareViews, DEFAULT_TABLE, desiredView, renderFull, viewFromJson, type TableView } from './render.js';
+import { renderChanges } from './diff.js';
 
 const log = logger('policy');
 
@@ -99,7 +100,9 @@ export class PolicyDataplane {
         drift = actual ? compareViews(actual, desiredView(this.applied, opts)) : ['table missing'];
       }
       if (drift.length === 0) {
-        const d = renderDiff(this.applied, next, opts);
+        // Only endpoints and sets whose objects changed are rendered (the engine keeps the identity
+        // of unchanged ones); the output equals renderDiff's, which compares whole tables.
+        const d = renderChanges(this.applied, next, opts);
         if (d.script === '') {
           this.applied = next;
           return { mode: 'noop', drift, errors: d.errors, scriptBytes: 0 };
