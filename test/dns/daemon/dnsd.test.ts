@@ -224,7 +224,17 @@ describe('forwarding to Knot DNS', () => {
     });
     expect(data(r1, 'A')).toEqual(['192.0.2.10']);
     expect(r1.flags).toContain('ra');
-    const before = await metrics();
+    // An earlier try inside waitFor may still have a request at Knot (dig gave up, dnsd did
+    // not): take the baseline once the upstream counter has stopped moving.
+    const upstream = { to: `${knotHost.fabricIp}:53` };
+    let before = await metrics();
+    await waitFor('upstream requests settled', async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      const now = await metrics();
+      const settled = metric(now, 'coredns_forward_requests_total', upstream) === metric(before, 'coredns_forward_requests_total', upstream);
+      before = now;
+      return settled ? true : undefined;
+    });
     const r2 = await q(['www.example.test', 'A']);
     expect(data(r2, 'A')).toEqual(['192.0.2.10']);
     const after = await metrics();
