@@ -12,6 +12,7 @@ import { dnsCommand } from './dns.js';
 import { nodeCommand } from './node.js';
 import { bgpCommand } from './bgp.js';
 import { ipamCommand } from './ipam.js';
+import { labCommand } from './lab.js';
 import { traceCommand } from './trace.js';
 import { processIO, type CliIO } from './io.js';
 
@@ -64,6 +65,7 @@ export function buildProgram(io: CliIO, state: RunState, holder: ContextHolder, 
   program.addCommand(dnsCommand({ out: io.stdout, err: io.stderr }));
   program.addCommand(nodeCommand({ out: io.stdout, err: io.stderr }));
   program.addCommand(bgpCommand({ out: io.stdout, err: io.stderr }));
+  program.addCommand(labCommand({ out: io.stdout, err: io.stderr }));
   program.addCommand(traceCommand(getContext, { out: io.stdout, err: io.stderr }));
 
   // Commander only copies these into subcommands made with .command(); apply them everywhere.

@@ -1,22 +1,27 @@
 // `npm start` (README command 1): the network-namespace lab, the same topology as
-// docker-compose.yml. `up` (default) builds it and returns, leaving it running; `down` tears
-// down what the state file records; `status` shows it. The state file is the only link
-// between the three, so each can run from a different process.
+// docker-compose.yml. `up` (default) builds it — etcd, two reflectors, three nodes running
+// tern-bgpd and tern-agentd, tern-dnsd behind the cluster DNS IP, a BIRD ToR, pods made through
+// tern-cni, services and a NetworkPolicy (src/lab/up.ts) — prints what runs and a live
+// connectivity matrix, and returns, leaving it running; `down` tears down what the state file
+// records; `status` shows it all again. The state file is the only link between the three, so
+// each can run from a different process.
 //
 // etcd runs inside the `etcd` namespace and listens twice: on the fabric (10.99.0.2:2379) for
 // daemons in node namespaces, and on a unix socket for clients in the root namespace (the
 // `tern` CLI, tests). A path socket belongs to the filesystem, which all namespaces share,
 // so the root namespace needs no address, route or forwarder to reach it.
-import { existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { realpathSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isTernError } from '../errors/index.js';
+import { LabRun, removeEtcNetns, type EtcdRecord } from './cluster.js';
 import { Lab } from './netns.js';
 import { pidAlive } from './process.js';
-import { seedCluster, type SeedResult } from './seed.js';
+import { type SeedResult } from './seed.js';
+import { formatReport, gather } from './status.js';
 import { netnsExists, readState, removeRunDir, runDir, stateFile, teardown, type LabState, type TeardownResult } from './state.js';
-import { run } from './exec.js';
+import { clusterUp } from './up.js';
 
 export const DEFAULT_LAB_NAME = 'lab';
 
@@ -28,6 +33,7 @@ export const LAB_TOPOLOGY = [
   { name: 'node1', role: 'node', fabricIp: '10.99.0.21' },
   { name: 'node2', role: 'node', fabricIp: '10.99.0.22' },
   { name: 'node3', role: 'node', fabricIp: '10.99.0.23' },
+  { name: 'dnsd', role: 'cluster DNS', fabricIp: '10.99.0.53' },
   { name: 'tor', role: 'ToR router', fabricIp: '10.99.0.254' },
 ] as const;
 
@@ -41,18 +47,15 @@ export interface LabEtcdMeta {
   pid: number;
 }
 
-/** The repository root (where package.json is), from src/lab or dist/src/lab alike. */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-}
-
 export interface CliOptions {
   name?: string;
   out?: (line: string) => void;
-  /** Skip seeding sample cluster state (tests of the lab itself). */
+  /** Hosts and etcd only: no cluster state, no daemons (tests of the lab itself). */
   noSeed?: boolean;
+  /** No example pods (tests and benchmarks that make their own). */
+  noPods?: boolean;
+  /** BGP hold time of the cluster's sessions in seconds (9 by default). */
+  holdTime?: number;
 }
 
 export interface StatusReport {
@@ -110,7 +113,7 @@ export function formatSummary(st: LabState): string[] {
   for (const h of st.hosts) {
     const procs = st.processes
       .filter((p) => p.netns === h.netns)
-      .map((p) => `${p.command.split(' ')[0]} (pid ${p.pid}${pidAlive(p.pid, p.startTime) ? '' : ', dead'})`)
+      .map((p) => `${p.command.split(' ')[0]!.replace(/:$/, '')} (pid ${p.pid}${pidAlive(p.pid, p.startTime) ? '' : ', dead'})`)
       .join(', ');
     rows.push([h.name, ROLE.get(h.name) ?? '', h.netns, h.fabricIp, h.ipv6 ?? '', procs || '-']);
   }
@@ -141,31 +144,10 @@ export async function labDown(opts: CliOptions = {}): Promise<TeardownResult | u
   const name = opts.name ?? DEFAULT_LAB_NAME;
   const st = readState(stateFile(name));
   if (!st) return undefined;
+  removeEtcNetns(st);
   const r = await teardown(st);
   removeRunDir(name);
   return r;
-}
-
-/**
- * BIRD 2 in the tor namespace with deploy/lab/tor-bird.conf: it peers with rr1/rr2 once
- * they run, and announces an external prefix. Its control socket is in the run directory.
- */
-async function startTor(lab: Lab, out: (l: string) => void): Promise<void> {
-  const conf = join(repoRoot(), 'deploy/lab/tor-bird.conf');
-  if (!existsSync(conf)) {
-    out(`tor: ${conf} not found, BIRD not started`);
-    return;
-  }
-  const ctl = join(lab.dir, 'tor-bird.ctl');
-  const bird = lab.spawn('tor', 'bird', ['-f', '-c', conf, '-s', ctl]);
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
-    if (bird.exited) throw new Error(`BIRD in tor exited: ${bird.tail()}`);
-    const r = await run('birdc', ['-s', ctl, 'show', 'status'], { allowFail: true, timeoutMs: 2000 });
-    if (r.code === 0 && /Daemon is up and running/.test(r.stdout)) return;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new Error(`BIRD in tor did not answer on ${ctl}: ${bird.tail()}`);
 }
 
 export interface UpResult {
@@ -182,53 +164,78 @@ export async function labUp(opts: CliOptions = {}): Promise<UpResult> {
     out(`lab "${name}" is already up; reusing it`);
     return { state: prev.state, reused: true };
   }
-  if (prev.state) out(`lab "${name}" is recorded but broken (${prev.problems.join('; ')}): rebuilding`);
+  if (prev.state) {
+    out(`lab "${name}" is recorded but broken (${prev.problems.join('; ')}): rebuilding`);
+    removeEtcNetns(prev.state);
+  }
 
   const lab = await Lab.create({ name, persistent: true, replace: true });
   try {
     await lab.fabric(FABRIC_CIDR);
     await lab.addHosts(LAB_TOPOLOGY.map((t) => ({ name: t.name, fabricIp: t.fabricIp, ipv6: true })));
+    const etcdHost = lab.host('etcd');
     const etcd = await lab.startEtcd('etcd');
-    const meta: LabEtcdMeta = { endpoint: etcd.endpoint, unixEndpoint: etcd.unixEndpoint, pid: etcd.server.pid! };
+    const meta: EtcdRecord = {
+      host: etcdHost.name,
+      fabricIp: etcdHost.fabricIp,
+      netns: etcdHost.netns,
+      clientPort: etcd.server.clientPort,
+      peerPort: etcd.server.peerPort,
+      dataDir: join(lab.dir, 'etcd'),
+      logFile: join(lab.dir, `${etcdHost.name}.etcd.log`),
+      endpoint: etcd.endpoint,
+      unixEndpoint: etcd.unixEndpoint,
+      pid: etcd.server.pid!,
+    };
     lab.setMeta('etcd', meta);
     writeFileSync(join(lab.dir, 'env'), `TERN_ETCD_ENDPOINTS=${etcd.unixEndpoint}\n`);
     writeFileSync(join(lab.dir, 'env.netns'), `TERN_ETCD_ENDPOINTS=${etcd.endpoint}\n`);
-    await startTor(lab, out);
 
     let seed: SeedResult | undefined;
     if (!opts.noSeed) {
-      out('seeding sample cluster state:');
-      const nodes = lab.hosts().filter((h) => ROLE.get(h.name) === 'node');
-      seed = await seedCluster({ etcdEndpoint: etcd.unixEndpoint, nodes, out });
-      out('');
-      out('sample pod addresses (IPAM):');
-      for (const a of seed.assigned) out(`  ${a.node}  ${a.ipv4 ?? ''}  ${a.ipv6 ?? ''}  ${a.handle}`);
-      out('');
-      for (const l of seed.report.split('\n')) out(l);
+      // From here on the state file is the lab's record (LabRun), so other processes can
+      // restart what this one starts.
+      seed = await clusterUp(new LabRun(name), { out, ...(opts.holdTime !== undefined ? { holdTime: opts.holdTime } : {}), ...(opts.noPods ? { noPods: true } : {}) });
       out('');
     }
-    return { state: lab.snapshot(), reused: false, ...(seed ? { seed } : {}) };
+    return { state: readState(stateFile(name))!, reused: false, ...(seed ? { seed } : {}) };
   } catch (e) {
     out(`up failed, tearing down what was built: ${(e as Error).message}`);
-    await lab.destroy().catch(() => undefined);
+    const st = readState(stateFile(name));
+    if (st) {
+      removeEtcNetns(st);
+      await teardown(st).catch(() => undefined);
+    }
+    removeRunDir(name);
     throw e;
   }
 }
 
-const USAGE = `usage: npm start [-- up|down|status] [--name NAME]
-  up      build the lab (default); safe to run again: a healthy lab is reused
+/** The report `up` and `status` print: hosts, then the cluster (nodes, sessions, routes, pods, services, matrix). */
+export async function clusterReport(name: string, opts: { matrix?: boolean } = {}): Promise<string[]> {
+  const run = new LabRun(name);
+  if (!run.state.meta.cluster) return [];
+  return formatReport(run, await gather(run, opts));
+}
+
+const USAGE = `usage: npm start [-- up|down|status] [--name NAME] [--no-seed] [--no-matrix]
+  up      build the lab (default) and show it; safe to run again: a healthy lab is reused
   down    tear down everything the lab's state file records
-  status  show the lab and check its namespaces, processes and etcd`;
+  status  check its namespaces, processes and etcd, and show it again (also: tern lab status)
+  --no-seed    hosts and etcd only (no cluster)
+  --no-matrix  skip the live connectivity probes`;
 
 export async function main(argv: string[]): Promise<number> {
   const out = (l: string) => process.stdout.write(`${l}\n`);
   let cmd = 'up';
   let name = DEFAULT_LAB_NAME;
   let noSeed = false;
+  let matrix = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--name') name = argv[++i] ?? '';
     else if (a === '--no-seed') noSeed = true;
+    else if (a === '--no-matrix') matrix = false;
     else if (a === '-h' || a === '--help' || a === 'help') {
       out(USAGE);
       return 0;
@@ -244,10 +251,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     if (cmd === 'up') {
+      const t0 = Date.now();
       const r = await labUp({ name, out, noSeed });
-      out(`Tern lab "${name}" is ${r.reused ? 'up (reused)' : 'up'}`);
+      out(`Tern lab "${name}" is ${r.reused ? 'up (reused)' : `up in ${((Date.now() - t0) / 1000).toFixed(1)} s`}`);
       out('');
       for (const l of formatSummary(r.state)) out(l);
+      out('');
+      for (const l of await clusterReport(name, { matrix })) out(l);
       return 0;
     }
     if (cmd === 'down') {
@@ -265,6 +275,8 @@ export async function main(argv: string[]): Promise<number> {
     for (const p of s.problems) out(`  problem: ${p}`);
     out('');
     for (const l of formatSummary(s.state)) out(l);
+    out('');
+    for (const l of await clusterReport(name, { matrix })) out(l);
     return s.healthy ? 0 : 1;
   } catch (e) {
     process.stderr.write(`${isTernError(e) ? `${e.code}: ` : ''}${(e as Error).message}\n`);

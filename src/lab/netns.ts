@@ -413,6 +413,20 @@ export class Lab {
     return pod;
   }
 
+  /**
+   * Bare namespaces with only lo up (pods a CNI plugin will wire, as a runtime makes them),
+   * recorded like every other namespace of the lab; returns their names.
+   */
+  async addNamespaces(names: readonly string[]): Promise<string[]> {
+    this.assertLive();
+    for (const n of names) this.checkName(n);
+    const ns = names.map((n) => this.nsName(n));
+    this.recordNamespaces(ns);
+    await ipBatch(ns.map((n) => ipLine('netns', 'add', n)));
+    await Promise.all(ns.map((n) => ipBatch([ipLine('link', 'set', 'lo', 'up')], { netns: n })));
+    return ns;
+  }
+
   // -------------------------------------------------------------------------------------
   // Commands and processes inside the lab
 

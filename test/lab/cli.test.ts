@@ -35,14 +35,16 @@ describe('lab command', () => {
     } finally {
       client.close();
     }
-    expect(up.seed?.assigned.length).toBe(6);
-    for (const a of up.seed!.assigned) expect(a.ipv4).toMatch(/^10\.244\./);
-    expect(lines.join('\n')).toContain('default-ipv4');
+    // The cluster runs: pods made through tern-cni got addresses from the pool.
+    const pods = (st.meta.cluster as { pods: { ip: string }[] }).pods;
+    expect(pods.length).toBe(7);
+    for (const p of pods) expect(p.ip).toMatch(/^10\.244\./);
+    expect(lines.join('\n')).toContain('IPPool/default-ipv4');
 
     // The ToR's BIRD runs in the tor namespace.
     const tor = st.hosts.find((h) => h.name === 'tor')!;
     const bird = st.processes.find((p) => p.netns === tor.netns)!;
-    expect(bird.command).toMatch(/^bird /);
+    expect(bird.command).toMatch(/^tor-bird: bird /);
     expect(pidAlive(bird.pid, bird.startTime)).toBe(true);
 
     const summary = formatSummary(st).join('\n');
@@ -65,6 +67,7 @@ describe('lab command', () => {
     expect((rebuilt.state.meta.etcd as LabEtcdMeta).pid).not.toBe(etcd.pid);
 
     const down = await labDown({ name });
+    // --no-seed: hosts and the fabric only.
     expect(down!.namespaces.length).toBe(LAB_TOPOLOGY.length + 1);
     const after = (await run('ip', ['netns', 'list'])).stdout;
     expect(after).not.toContain(`tn${name}-`);

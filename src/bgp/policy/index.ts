@@ -116,7 +116,10 @@ const Then = z
     prepend: z.object({ times: z.number().int().min(1).max(32), as: Asn.optional() }).strict().optional(),
     nextHop: z
       .string()
-      .refine((s) => s === 'self' || isIPv4(s) || isIPv6(s), { message: 'must be "self" or an IP address' })
+      // "unchanged" (GoBGP's set-next-hop unchanged, BIRD's `next hop keep`): a reflector that
+      // forwards no traffic passes the originating node's address on, even to eBGP peers on
+      // the same subnet (RFC 4271 §5.1.3 (2), third-party next hop).
+      .refine((s) => s === 'self' || s === 'unchanged' || isIPv4(s) || isIPv6(s), { message: 'must be "self" or an IP address (or "unchanged")' })
       .optional(),
     /** Terminal decision; absent means "go on with the next term". */
     action: z.enum(['accept', 'reject']).optional(),

@@ -233,7 +233,8 @@ export function exportAttributes(
   if (edits !== null) {
     list = applyEdits(list, edits, to.desc.localAs);
     if (toEbgp) list = removeAttr(list, 'LOCAL_PREF');
-    if (edits.nextHop !== undefined) nextHop = edits.nextHop === 'self' ? self : edits.nextHop;
+    if (edits.nextHop === 'unchanged') nextHop = a.nextHop === '' ? self : a.nextHop;
+    else if (edits.nextHop !== undefined) nextHop = edits.nextHop === 'self' ? self : edits.nextHop;
   }
   if (toEbgp) {
     // RFC 4271 §5.1.2: our AS goes in front; confederation segments never leave (RFC 5065 §5.3).

@@ -713,7 +713,7 @@ export class Rib implements RibPort {
     if (!r.accept) return null;
     if (r.edits === null) return a;
     const list = applyEdits(a.attributes(), r.edits, ps.desc.localAs);
-    const nh = r.edits.nextHop !== undefined && r.edits.nextHop !== 'self' ? r.edits.nextHop : a.nextHop;
+    const nh = r.edits.nextHop !== undefined && r.edits.nextHop !== 'self' && r.edits.nextHop !== 'unchanged' ? r.edits.nextHop : a.nextHop;
     return this.store.intern(a.afi, list, nh, a.linkLocal);
   }
 

@@ -640,7 +640,9 @@ export class BgpSession extends EventEmitter {
         return this.goIdle(ev.reason, { autoRestart: this.adminUp && (ev.reason !== 'max-prefix' || this.cfg.maxPrefixRestartTime > 0) });
       case 'HoldTimerExpires':
         this.notifyAndDrop(conn, { code: ErrCode.HOLD_TIMER_EXPIRED, subcode: 0 });
-        return this.goIdle('hold-timer-expired', { autoRestart: true, failure: true, keepStale: this.neg?.gracefulRestart != null });
+        // RFC 8538 §4 (updating RFC 4724): an expired Hold Timer is a graceful restart only
+        // when both sides set the N bit; otherwise the peer is gone and its routes go now.
+        return this.goIdle('hold-timer-expired', { autoRestart: true, failure: true, keepStale: !!this.neg?.notificationGr });
       case 'KeepaliveTimerExpires':
         return this.sendKeepalive();
       case 'TcpConnectionFails':
