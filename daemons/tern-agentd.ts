@@ -18,7 +18,7 @@ await runDaemon({
   schema: daemonConfig('tern-agentd', '0.0.0.0:9091', AgentConfigShape),
   async start(cfg, ctx) {
     if (!cfg.nodeName) throw new Error('nodeName is required (--node-name or TERN_NODE_NAME)');
-    const proxy = serviceProxyHook(cfg.serviceProxy);
+    const proxy = serviceProxyHook(cfg.serviceProxy, { nodeName: cfg.nodeName, netns: cfg.netns, config: cfg.proxy, registry: ctx.registry, log: logger('proxy') });
     // The etcd client connects on first use: the agent starts (CNI STATUS answers 50, /ready
     // says no) while etcd is down, and catches up when it comes.
     const etcd = connectEtcd(cfg.etcd);

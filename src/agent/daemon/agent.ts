@@ -30,7 +30,7 @@ import { bgpDesired, desiredRoutes, nodeIps, routeText, type NodeIps } from './c
 import { agentMetrics, type AgentMetrics } from './metrics.js';
 import { AgentState, type AgentUpdate, type Dirty } from './updates.js';
 import { startWatchers, type Watchers } from './watch.js';
-import type { ServiceProxyHook } from './proxy-hook.js';
+import type { ServiceProxyHook, ServiceProxyStatus } from './proxy-hook.js';
 
 export interface AgentOptions {
   nodeName: string;
@@ -72,6 +72,8 @@ export interface AgentStatus {
   routeFailures: number;
   problems: string[];
   lastSync: string;
+  /** Present when the service proxy is on. */
+  proxy?: ServiceProxyStatus;
 }
 
 export class Agent {
@@ -180,7 +182,10 @@ export class Agent {
     // bgpd with the desired set, and an empty one would delete the sessions and paths an earlier
     // agent left there (a restart would then withdraw this node's blocks).
     await this.opts.proxy?.start();
-    this.resyncTimer = setInterval(() => void this.policyResync(), this.opts.resyncMs ?? 30_000);
+    this.resyncTimer = setInterval(() => {
+      void this.policyResync();
+      void this.opts.proxy?.resync();
+    }, this.opts.resyncMs ?? 30_000);
     this.resyncTimer.unref();
     if (this.opts.etcd) {
       this.watchers = startWatchers({
@@ -205,7 +210,7 @@ export class Agent {
   update(u: AgentUpdate): void {
     const r = this.state.apply(u);
     if (r.policy) this.policyInputs.apply(r.policy);
-    this.opts.proxy?.onUpdate(u);
+    const proxyDirty = this.opts.proxy?.onUpdate(u) ?? false;
     this.metrics?.updates.inc({ kind: u.kind });
     if (u.kind === 'endpoint' && u.endpoint?.spec.interfaceName && this.cniPendingTimers.has(u.endpoint.spec.interfaceName)) {
       const iface = u.endpoint.spec.interfaceName;
@@ -214,7 +219,7 @@ export class Agent {
       this.state.apply({ kind: 'cni-veth', iface, ips: null });
     }
     this.dirty = { routes: this.dirty.routes || r.dirty.routes, policy: this.dirty.policy || r.dirty.policy, bgp: this.dirty.bgp || r.dirty.bgp };
-    if (r.dirty.routes || r.dirty.policy || r.dirty.bgp) this.schedule();
+    if (r.dirty.routes || r.dirty.policy || r.dirty.bgp || proxyDirty) this.schedule();
   }
 
   /** Also marks everything dirty (a full recomputation at the next flush). */
@@ -272,6 +277,8 @@ export class Agent {
       this.policyInputs.apply({ kind: 'node-ips', ips: this.ips.all });
       this.kickPolicy();
     } else if (!this.policy) this.firstApply.policy = true;
+    // The proxy's own inputs know what changed; one transaction per batch.
+    if (this.opts.proxy) void this.opts.proxy.kick().then(() => this.maybeReady());
     this.metrics?.localEndpoints.set(this.state.localEndpoints().length);
     this.metrics?.routesOwned.set(this.appliedRoutes.size);
     this.metrics?.remoteRoutes.set(this.remote.size);
@@ -382,6 +389,7 @@ export class Agent {
       if (this.flushing) await this.flushing;
       if (this.policyRunning) await this.policyRunning;
       await this.routes.settled();
+      await this.opts.proxy?.settled();
       if (!this.timer && !this.flushing && !this.policyRunning) break;
     }
     await this.bgpd?.flushed();
@@ -389,6 +397,7 @@ export class Agent {
 
   private maybeReady(): void {
     if (this.readyFlag || !this.etcdSynced || !this.firstApply.routes || !this.firstApply.policy) return;
+    if (this.opts.proxy && !this.opts.proxy.ready) return;
     this.readyFlag = true;
     this.lastSync = new Date().toISOString();
     this.opts.log.info({ routes: this.appliedRoutes.size, endpoints: this.state.localEndpoints().length }, 'first full sync applied; ready');
@@ -473,6 +482,8 @@ export class Agent {
       ...this.routes.conflicts().slice(0, 10).map((c) => `route conflict: ${c.desired} vs ${c.foreign}`),
       ...(this.policyState?.errors ?? []).slice(0, 10).map((e) => `policy ${e.policy ?? e.endpoint ?? ''}: ${e.message}`),
     ];
+    const proxy = this.opts.proxy?.status();
+    if (proxy) problems.push(...proxy.problems.map((p) => `service proxy ${p}`));
     return {
       node: this.opts.nodeName,
       ready: this.readyFlag,
@@ -491,6 +502,7 @@ export class Agent {
       routeFailures: this.routes.failures().length,
       problems,
       lastSync: this.lastSync,
+      ...(proxy ? { proxy } : {}),
     };
   }
 

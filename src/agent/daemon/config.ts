@@ -3,6 +3,7 @@
 // from the common part (--node-name, --node-ip, TERN_NODE_NAME, TERN_NODE_IP).
 import { z } from 'zod';
 import { DEFAULT_SOCKET_DIR } from '../../grpc/index.js';
+import { ProxyConfigSchema } from '../proxy/config.js';
 
 export const SERVICE_PROXY_MODES = ['off', 'on'] as const;
 
@@ -29,8 +30,10 @@ export const AgentConfigShape = {
       verifyEachApply: z.boolean().default(false),
     })
     .prefault({}),
-  /** The service proxy (src/agent/proxy). */
+  /** The service proxy (src/agent/proxy): `on` implements Services here (no kube-proxy on the node). */
   serviceProxy: z.enum(SERVICE_PROXY_MODES).default('off'),
+  /** Its settings (table, marks, clusterCidrs: default the IPPools' CIDRs, conntrack, healthCheckAddress). */
+  proxy: ProxyConfigSchema.prefault({}),
   /** Default veth MTU reported in status; the CNI network configuration's `mtu` sets the veths. */
   mtu: z.number().int().min(68).max(65535).default(1500),
   /** Directory of secret volumes for BGPPeer passwords: <secretDir>/<secret name>/<key>. */

@@ -24,6 +24,7 @@ export function nodeStatusMessage(agent: Agent, bgpdSocket: string): NodeStatus 
     nodeIps: s.nodeIps.all,
     blockStatus: s.blocks.map((b) => ({ cidr: b.cidr, allocated: b.allocated ?? 0 })),
     bgpdSocket,
+    proxy: s.proxy ? { table: s.proxy.table, ready: s.proxy.ready, services: s.proxy.services, servicePorts: s.proxy.servicePorts, endpoints: s.proxy.endpoints, healthCheckPorts: s.proxy.healthCheckPorts, driftRepairs: s.proxy.driftRepairs, lastApply: s.proxy.lastApply } : null,
   };
 }
 

@@ -6,4 +6,4 @@ export { AgentConfigShape, SERVICE_PROXY_MODES } from './config.js';
 export { startWatchers, decodeBlock, type Watchers, type WatchOptions } from './watch.js';
 export { nodeStatusHandler, nodeStatusMessage } from './grpc.js';
 export { agentMetrics, type AgentMetrics } from './metrics.js';
-export { serviceProxyHook, type ServiceProxyHook } from './proxy-hook.js';
+export { serviceProxyHook, ServiceProxy, type ServiceProxyHook, type ServiceProxyOptions, type ServiceProxyStatus } from './proxy-hook.js';

@@ -3,7 +3,7 @@
 // object or null (deleted), so a stream that ends in the same objects ends in the same view
 // whatever the order of keys, however many times an update repeats, and whether the
 // intermediate versions of one key were seen or squashed.
-import type { BGPConfiguration, BGPPeer, EndpointSlice, Namespace, NetworkPolicy, Node, Service, WorkloadEndpoint } from '../../resources/index.js';
+import type { BGPConfiguration, BGPPeer, EndpointSlice, IPPool, Namespace, NetworkPolicy, Node, Service, WorkloadEndpoint } from '../../resources/index.js';
 import type { PolicyUpdate } from '../policy/inputs.js';
 
 /** What the agent keeps of an IPAM block record: who it is affine to and how full it is. */
@@ -24,6 +24,8 @@ export type AgentUpdate =
   | { kind: 'slice'; id: string; slice: EndpointSlice | null }
   | { kind: 'bgp-config'; name: string; config: BGPConfiguration | null }
   | { kind: 'bgp-peer'; name: string; peer: BGPPeer | null }
+  /** The pod CIDRs: the service proxy masquerades other sources reaching a cluster IP. */
+  | { kind: 'ippool'; name: string; pool: IPPool | null }
   /** A best path from bgpd (nextHops empty: withdrawn). */
   | { kind: 'remote'; prefix: string; nextHops: readonly string[] }
   /** A veth tern-cni's ADD just made, before its WorkloadEndpoint reaches the watch (null: forget it). */
@@ -47,6 +49,7 @@ export function updateKey(u: AgentUpdate): string {
     case 'namespace':
     case 'bgp-config':
     case 'bgp-peer':
+    case 'ippool':
       return `${u.kind}/${u.name}`;
     case 'affinity':
     case 'block':
@@ -81,6 +84,7 @@ export class AgentState {
   readonly slices = new Map<string, EndpointSlice>();
   readonly bgpConfigs = new Map<string, BGPConfiguration>();
   readonly bgpPeers = new Map<string, BGPPeer>();
+  readonly ipPools = new Map<string, IPPool>();
   readonly remote = new Map<string, readonly string[]>();
   readonly cniVeths = new Map<string, readonly string[]>();
 
@@ -137,6 +141,10 @@ export class AgentState {
       case 'bgp-peer':
         setOrDelete(this.bgpPeers, u.name, u.peer);
         return { dirty: { ...none, bgp: true } };
+      case 'ippool':
+        // Only the service proxy reads pools; it tracks its own dirtiness.
+        setOrDelete(this.ipPools, u.name, u.pool);
+        return { dirty: none };
       case 'remote':
         setOrDelete(this.remote, u.prefix, u.nextHops.length > 0 ? [...u.nextHops].sort() : null);
         return { dirty: { ...none, routes: true } };

@@ -60,7 +60,7 @@ export function startWatchers(o: WatchOptions): Watchers {
       case 'EndpointSlice': return { kind: 'slice', id, slice: v as Extract<Resource, { kind: 'EndpointSlice' }> | null };
       case 'BGPConfiguration': return { kind: 'bgp-config', name: id, config: v as Extract<Resource, { kind: 'BGPConfiguration' }> | null };
       case 'BGPPeer': return { kind: 'bgp-peer', name: id, peer: v as Extract<Resource, { kind: 'BGPPeer' }> | null };
-      case 'IPPool': return undefined;
+      case 'IPPool': return { kind: 'ippool', name: id, pool: v as Extract<Resource, { kind: 'IPPool' }> | null };
       default: {
         const never: never = kind;
         return never;
@@ -91,7 +91,7 @@ export function startWatchers(o: WatchOptions): Watchers {
     list.push(w as PrefixWatcher<unknown>);
   };
 
-  for (const kind of ['Node', 'WorkloadEndpoint', 'Namespace', 'NetworkPolicy', 'Service', 'EndpointSlice', 'BGPConfiguration', 'BGPPeer'] as const) {
+  for (const kind of ['Node', 'WorkloadEndpoint', 'Namespace', 'NetworkPolicy', 'Service', 'EndpointSlice', 'BGPConfiguration', 'BGPPeer', 'IPPool'] as const) {
     add<Resource>(kind, keys.kindPrefix(kind), storedDecoder(keys, kind), resourceConverter(kind));
   }
   add<true>('affinity', keys.nodeAffinityPrefix(o.nodeName), () => ({ ok: true, value: true }), (ev) => {

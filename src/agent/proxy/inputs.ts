@@ -33,7 +33,8 @@ export class ProxyInputs {
   }
 
   get dirty(): boolean {
-    return this.allDirty || this.dirtyKeys.size > 0;
+    // A pod update can change a named target port's number: snapshot() decides which services read it.
+    return this.allDirty || this.dirtyKeys.size > 0 || this.podsChanged;
   }
 
   apply(u: ProxyUpdate): void {

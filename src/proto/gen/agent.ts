@@ -8,6 +8,7 @@ import type { CniRequest as _tern_agent_v1_CniRequest, CniRequest__Output as _te
 import type { CniResponse as _tern_agent_v1_CniResponse, CniResponse__Output as _tern_agent_v1_CniResponse__Output } from './tern/agent/v1/CniResponse.js';
 import type { GetNodeStatusRequest as _tern_agent_v1_GetNodeStatusRequest, GetNodeStatusRequest__Output as _tern_agent_v1_GetNodeStatusRequest__Output } from './tern/agent/v1/GetNodeStatusRequest.js';
 import type { NodeStatus as _tern_agent_v1_NodeStatus, NodeStatus__Output as _tern_agent_v1_NodeStatus__Output } from './tern/agent/v1/NodeStatus.js';
+import type { ProxyStatus as _tern_agent_v1_ProxyStatus, ProxyStatus__Output as _tern_agent_v1_ProxyStatus__Output } from './tern/agent/v1/ProxyStatus.js';
 import type { DaemonStatus as _tern_common_v1_DaemonStatus, DaemonStatus__Output as _tern_common_v1_DaemonStatus__Output } from './tern/common/v1/DaemonStatus.js';
 import type { GetStatusRequest as _tern_common_v1_GetStatusRequest, GetStatusRequest__Output as _tern_common_v1_GetStatusRequest__Output } from './tern/common/v1/GetStatusRequest.js';
 
@@ -26,6 +27,7 @@ export interface ProtoGrpcType {
         CniResponse: MessageTypeDefinition<_tern_agent_v1_CniResponse, _tern_agent_v1_CniResponse__Output>
         GetNodeStatusRequest: MessageTypeDefinition<_tern_agent_v1_GetNodeStatusRequest, _tern_agent_v1_GetNodeStatusRequest__Output>
         NodeStatus: MessageTypeDefinition<_tern_agent_v1_NodeStatus, _tern_agent_v1_NodeStatus__Output>
+        ProxyStatus: MessageTypeDefinition<_tern_agent_v1_ProxyStatus, _tern_agent_v1_ProxyStatus__Output>
       }
     }
     common: {

@@ -1,6 +1,7 @@
 // Original file: proto/tern/agent/v1/agent.proto
 
 import type { BlockStatus as _tern_agent_v1_BlockStatus, BlockStatus__Output as _tern_agent_v1_BlockStatus__Output } from '../../../tern/agent/v1/BlockStatus.js';
+import type { ProxyStatus as _tern_agent_v1_ProxyStatus, ProxyStatus__Output as _tern_agent_v1_ProxyStatus__Output } from '../../../tern/agent/v1/ProxyStatus.js';
 
 export interface NodeStatus {
   'node'?: (string);
@@ -21,6 +22,7 @@ export interface NodeStatus {
   'nodeIps'?: (string)[];
   'blockStatus'?: (_tern_agent_v1_BlockStatus)[];
   'bgpdSocket'?: (string);
+  'proxy'?: (_tern_agent_v1_ProxyStatus | null);
 }
 
 export interface NodeStatus__Output {
@@ -42,4 +44,5 @@ export interface NodeStatus__Output {
   'nodeIps': (string)[];
   'blockStatus': (_tern_agent_v1_BlockStatus__Output)[];
   'bgpdSocket': (string);
+  'proxy': (_tern_agent_v1_ProxyStatus__Output | null);
 }
