@@ -54,9 +54,10 @@ export function formatPeers(peers: readonly PeerState__Output[]): string {
     duration(p.uptimeSeconds),
     `${p.prefixesReceived}/${p.prefixesAccepted}/${p.prefixesAdvertised}`,
     p.source,
+    p.bfdState || '-',
     p.state === 'Established' ? (p.config?.description ?? '') : p.lastError || p.lastTransitionReason || (p.config?.description ?? ''),
   ]);
-  return table(['PEER', 'AS', 'STATE', 'SINCE', 'RCVD/ACC/ADV', 'SOURCE', 'INFO'], rows);
+  return table(['PEER', 'AS', 'STATE', 'SINCE', 'RCVD/ACC/ADV', 'SOURCE', 'BFD', 'INFO'], rows);
 }
 
 const asPathText = (p: Path__Output): string =>
@@ -135,6 +136,7 @@ export function bgpCommand(streams: Partial<CliStreams> = {}): Command {
           ['established', `${p.established} times, ${p.flaps} flaps`],
           ['import policies', p.config?.importPolicies.join(', ') || '(default)'],
           ['export policies', p.config?.exportPolicies.join(', ') || '(default)'],
+          ['bfd', p.bfdState ? `${p.bfdState} (${p.config?.bfd?.minTxMs} ms tx, ${p.config?.bfd?.minRxMs} ms rx, x${p.config?.bfd?.multiplier})` : 'off'],
           ['last error', p.lastError || '-'],
         ];
         out.write(rows.map(([k, v]) => `${k.padEnd(16)} ${v}\n`).join(''));

@@ -80,6 +80,7 @@ export const TransitionReasons = [
   'deconfigured',
   'graceful-restart',
   'peer-restarted',
+  'bfd-down',
 ] as const;
 export type TransitionReason = (typeof TransitionReasons)[number];
 
@@ -129,7 +130,8 @@ export type FsmEvent =
   | { type: 'KeepAliveMsg' } // 26
   | { type: 'UpdateMsg'; scan: UpdateScan | null } // 27 (null: an UPDATE before Established)
   | { type: 'UpdateMsgErr'; error: BgpError } // 28
-  | { type: 'RouteRefreshMsg'; afi: number; safi: number; subtype: number }; // RFC 2918, outside RFC 4271's list
+  | { type: 'RouteRefreshMsg'; afi: number; safi: number; subtype: number } // RFC 2918, outside RFC 4271's list
+  | { type: 'BfdDown'; graceful: boolean }; // RFC 5882 §4.3, outside RFC 4271's list
 
 export type MessageTypeName = 'open' | 'update' | 'notification' | 'keepalive' | 'routeRefresh';
 const TYPE_NAME: Record<number, MessageTypeName> = { 1: 'open', 2: 'update', 3: 'notification', 4: 'keepalive', 5: 'routeRefresh' };
@@ -337,6 +339,17 @@ export class BgpSession extends EventEmitter {
     this.goIdle('graceful-restart', { keepStale: this.neg?.gracefulRestart != null, autoRestart: false });
   }
 
+  /**
+   * BFD declared the forwarding path to the peer down (RFC 5882 §4.3): the session is torn down
+   * at once, as on loss of connectivity, instead of waiting for the Hold Timer. A NOTIFICATION
+   * Cease / BFD Down (RFC 9384) is sent on the chance it still gets through; the peer's routes
+   * are withdrawn (BIRD's `bfd on`), or kept stale when `graceful` and graceful restart was
+   * negotiated (BIRD's `bfd graceful`). The session then starts again after the IdleHoldTime.
+   */
+  bfdDown(o: { graceful?: boolean } = {}): void {
+    this.dispatch({ type: 'BfdDown', graceful: o.graceful ?? false });
+  }
+
   /** Asks the peer to send its routes again (RFC 2918): "soft reset in". */
   requestRouteRefresh(family: number): boolean {
     if (this.st !== 'Established' || !this.neg?.routeRefresh || !this.neg.families.includes(family)) return false;
@@ -464,6 +477,8 @@ export class BgpSession extends EventEmitter {
         return this.goIdle('stop', { autoRestart: false });
       case 'AutomaticStop':
         return this.goIdle(ev.reason, { autoRestart: this.adminUp });
+      case 'BfdDown':
+        return this.goIdle('bfd-down', { autoRestart: true, failure: true });
       case 'ConnectRetryTimerExpires':
         this.connectRetryTimer = null;
         this.counters.connectRetryCounter++;
@@ -545,6 +560,9 @@ export class BgpSession extends EventEmitter {
       case 'AutomaticStop':
         this.notifyAndDrop(conn, this.ceaseFor(ev.subcode, ev.message, ev.data));
         return this.goIdle(ev.reason, { autoRestart: this.adminUp });
+      case 'BfdDown':
+        this.notifyAndDrop(conn, { code: ErrCode.CEASE, subcode: CeaseSubcode.BFD_DOWN });
+        return this.goIdle('bfd-down', { autoRestart: true, failure: true });
       case 'HoldTimerExpires':
         this.notifyAndDrop(conn, { code: ErrCode.HOLD_TIMER_EXPIRED, subcode: 0 });
         return this.goIdle('hold-timer-expired', { autoRestart: true, failure: true });
@@ -597,6 +615,9 @@ export class BgpSession extends EventEmitter {
       case 'AutomaticStop':
         this.notifyAndDrop(conn, this.ceaseFor(ev.subcode, ev.message, ev.data));
         return this.goIdle(ev.reason, { autoRestart: this.adminUp });
+      case 'BfdDown':
+        this.notifyAndDrop(conn, { code: ErrCode.CEASE, subcode: CeaseSubcode.BFD_DOWN });
+        return this.goIdle('bfd-down', { autoRestart: true, failure: true });
       case 'HoldTimerExpires':
         this.notifyAndDrop(conn, { code: ErrCode.HOLD_TIMER_EXPIRED, subcode: 0 });
         return this.goIdle('hold-timer-expired', { autoRestart: true, failure: true });
@@ -638,6 +659,9 @@ export class BgpSession extends EventEmitter {
       case 'AutomaticStop':
         this.notifyAndDrop(conn, this.ceaseFor(ev.subcode, ev.message, ev.data));
         return this.goIdle(ev.reason, { autoRestart: this.adminUp && (ev.reason !== 'max-prefix' || this.cfg.maxPrefixRestartTime > 0) });
+      case 'BfdDown':
+        this.notifyAndDrop(conn, { code: ErrCode.CEASE, subcode: CeaseSubcode.BFD_DOWN });
+        return this.goIdle('bfd-down', { autoRestart: true, failure: true, keepStale: ev.graceful && this.neg?.gracefulRestart != null });
       case 'HoldTimerExpires':
         this.notifyAndDrop(conn, { code: ErrCode.HOLD_TIMER_EXPIRED, subcode: 0 });
         // RFC 8538 §4 (updating RFC 4724): an expired Hold Timer is a graceful restart only

@@ -41,6 +41,25 @@ export const TimersSchema = z
   })
   .strict();
 
+/**
+ * BFD for the peer (RFC 5880/5881 single hop, asynchronous mode). `true` = the defaults.
+ * `graceful`: on BFD Down keep the peer's routes as stale when graceful restart was negotiated
+ * (BIRD's `bfd graceful`); otherwise they are withdrawn at once (BIRD's `bfd on`).
+ */
+export const BfdSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Desired Min TX Interval (ms) once Up; RFC 5880 §6.8.3 keeps it ≥ 1 s while not Up. */
+    minTxMs: z.number().int().min(1).max(60_000).default(300),
+    /** Required Min RX Interval (ms). */
+    minRxMs: z.number().int().min(1).max(60_000).default(300),
+    /** Detect Mult. */
+    multiplier: z.number().int().min(1).max(255).default(3),
+    graceful: z.boolean().default(false),
+  })
+  .strict();
+export type BfdSettings = z.infer<typeof BfdSchema>;
+
 /** What a configured peer and a dynamic-neighbour range share. */
 const PeerCommon = {
   localAs: Asn.optional(),
@@ -66,6 +85,7 @@ const PeerCommon = {
   routeReflectorClient: z.boolean().optional(),
   addPath: z.object({ send: z.boolean().default(false), receive: z.boolean().default(false) }).strict().optional(),
   nextHopSelf: z.boolean().optional(),
+  bfd: z.union([z.boolean(), BfdSchema]).optional(),
 };
 
 export const PeerSchema = z.object({ address: Ip, asNumber: Asn, ...PeerCommon }).strict();
@@ -252,6 +272,13 @@ export function toPeerConfig(
   const hops = p.ttlSecurity === true ? 1 : p.ttlSecurity === false ? 0 : (p.ttlSecurity ?? 0);
   if (hops > 0) cfg.ttlSecurity = hops;
   return cfg;
+}
+
+/** A peer's BFD settings, or null when BFD is off for it. */
+export function bfdOf(p: { bfd?: boolean | BfdSettings | undefined }): BfdSettings | null {
+  if (p.bfd === undefined || p.bfd === false) return null;
+  const b = p.bfd === true ? BfdSchema.parse({}) : p.bfd;
+  return b.enabled ? b : null;
 }
 
 /** The dynamic-neighbour range an address falls in (first match), with its index. */

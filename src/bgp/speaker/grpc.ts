@@ -12,7 +12,7 @@ import type { Route } from '../../proto/gen/tern/bgp/v1/Route.js';
 import type { BestPathEvent, RouteView } from '../rib/index.js';
 import { familyName } from '../session/config.js';
 import { formatCommunity, formatExtendedCommunity, type Capability, type PathAttribute } from '../wire/index.js';
-import { OriginateSchema, PeerSchema, type PeerSpec } from './config.js';
+import { bfdOf, OriginateSchema, PeerSchema, type PeerSpec } from './config.js';
 import type { PathInput, PeerEntry, PeerEvent, ReloadResult, Speaker } from './speaker.js';
 import { formatIssues } from '../../config/index.js';
 import { TernError } from '../../errors/index.js';
@@ -50,7 +50,6 @@ export function specFromProto(p: PeerConfig__Output): PeerSpec {
   const reject = (field: string, what: string): never => {
     throw new TernError('TERN_ERR_CONFIG', `peer.${field}: ${what}`, { field: `peer.${field}` });
   };
-  if (p.bfd?.enabled) reject('bfd', 'BFD is not wired into tern-bgpd yet');
   if (p.delayOpen) reject('delayOpen', 'DelayOpen is not offered by the API yet');
   const raw: Record<string, unknown> = { address: p.address, asNumber: p.peerAs };
   if (p.localAs) raw.localAs = p.localAs;
@@ -83,6 +82,15 @@ export function specFromProto(p: PeerConfig__Output): PeerSpec {
   if (p.routeReflectorClient) raw.routeReflectorClient = true;
   if (p.addPathSend || p.addPathReceive) raw.addPath = { send: p.addPathSend, receive: p.addPathReceive };
   if (p.nextHopSelf) raw.nextHopSelf = true;
+  // Zero intervals and multiplier mean "the default", as elsewhere in this message.
+  if (p.bfd?.enabled) {
+    raw.bfd = {
+      enabled: true,
+      ...(p.bfd.minTxMs ? { minTxMs: p.bfd.minTxMs } : {}),
+      ...(p.bfd.minRxMs ? { minRxMs: p.bfd.minRxMs } : {}),
+      ...(p.bfd.multiplier ? { multiplier: p.bfd.multiplier } : {}),
+    };
+  }
   const r = PeerSchema.safeParse(raw);
   if (!r.success) throw new TernError('TERN_ERR_CONFIG', formatIssues('peer', r.error));
   return r.data;
@@ -112,7 +120,13 @@ export function specToProto(s: PeerSpec, localAs: number): PeerConfig {
     addPathSend: s.addPath?.send ?? false,
     addPathReceive: s.addPath?.receive ?? false,
     nextHopSelf: s.nextHopSelf ?? false,
+    ...bfdToProto(s),
   };
+}
+
+function bfdToProto(s: PeerSpec): Pick<PeerConfig, 'bfd'> {
+  const b = bfdOf(s);
+  return b === null ? {} : { bfd: { enabled: true, minTxMs: b.minTxMs, minRxMs: b.minRxMs, multiplier: b.multiplier } };
 }
 
 function capabilityText(c: Capability): string {
@@ -151,6 +165,7 @@ export function peerState(sp: Speaker, e: PeerEntry): PeerState {
     established: s.counters.established,
     localAddress: conn?.localAddress.replace(/^::ffff:/, '') ?? '',
     lastTransitionReason: e.lastReason,
+    bfdState: sp.bfd.state(e.address),
   };
 }
 

@@ -73,6 +73,16 @@ export function registerSpeakerMetrics(registry: Registry, speaker: Speaker): vo
     },
   });
   new Gauge({
+    name: 'tern_bfd_sessions',
+    help: 'BFD sessions of BGP peers by state',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [state, n] of Object.entries(speaker.bfd.counts())) this.set({ state }, n);
+    },
+  });
+  new Gauge({
     name: 'tern_bgp_attribute_sets',
     help: 'interned path-attribute sets',
     registers,

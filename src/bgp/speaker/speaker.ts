@@ -20,7 +20,9 @@ import type { Transport } from '../session/transport.js';
 import { loadSockopt } from '../sockopt/addon.js';
 import { SockoptTransport } from '../sockopt/transport.js';
 import { countPrefixes, IPV4_UNICAST, IPV6_UNICAST, parseDotted, type UpdateScan } from '../wire/index.js';
+import { SpeakerBfd } from './bfd.js';
 import {
+  bfdOf,
   bulkPrefixes,
   dynamicAsAllowed,
   listenOf,
@@ -68,6 +70,9 @@ export interface SpeakerOptions {
   transport?: Transport;
   clock?: Clock;
   log?: Logger;
+  /** BFD receive port (default 3784) and the neighbours' BFD port: other values are for tests. */
+  bfdPort?: number;
+  bfdPeerPort?: number;
 }
 
 export interface ReloadResult {
@@ -122,6 +127,8 @@ const familyKeys = (c: PeerConfig): number[] => [...(c.families ?? [IPV4_UNICAST
 export class Speaker extends EventEmitter {
   readonly rib: Rib;
   readonly sessions: SessionManager;
+  /** BFD sessions of the peers that ask for it (RFC 5882 §4.3). */
+  readonly bfd: SpeakerBfd;
   readonly routerId: string;
   private cfg: BgpConfig;
   private readonly log: Logger;
@@ -167,6 +174,14 @@ export class Speaker extends EventEmitter {
       resolvePeer: (addr) => this.resolveDynamic(addr),
       log: this.log.child({ part: 'sessions' }),
     });
+    this.bfd = new SpeakerBfd({
+      bind: listen.addresses,
+      ...(o.bfdPort !== undefined ? { port: o.bfdPort } : {}),
+      ...(o.bfdPeerPort !== undefined ? { peerPort: o.bfdPeerPort } : {}),
+      ...(o.clock ? { clock: o.clock } : {}),
+      log: this.log.child({ part: 'bfd' }),
+      onDown: (address, t) => this.onBfdDown(address, t.diagName),
+    });
     // The transport keeps the MD5 keys and TTL floors of the manager's peers in step with them.
     if (transport instanceof SockoptTransport) transport.follow(this.sessions);
     this.sessions.on('peer-state', (t: Transition) => this.onTransition(t));
@@ -204,6 +219,8 @@ export class Speaker extends EventEmitter {
   /** Administrative shutdown: Cease / Administrative Shutdown (RFC 8203 message) to every peer. */
   async stop(message = 'shutting down'): Promise<void> {
     for (const e of this.peers.values()) if (e.removal) clearTimeout(e.removal);
+    // BFD AdminDown first: the neighbours then leave the session to BGP (RFC 5882 §3.2).
+    await this.bfd.stop();
     await this.sessions.stop(message);
     this.sockopt?.close();
   }
@@ -215,6 +232,9 @@ export class Speaker extends EventEmitter {
    * without graceful restart get an administrative Cease, as in stop().
    */
   async closeForRestart(message = 'restarting'): Promise<void> {
+    // AdminDown, not silence: a neighbour with BFD must not take a restart for a link failure
+    // and drop the routes graceful restart is about to keep.
+    await this.bfd.stop();
     for (const e of this.peers.values()) {
       if (e.removal) clearTimeout(e.removal);
       if (e.session.negotiated?.gracefulRestart) e.session.closeForRestart();
@@ -296,6 +316,18 @@ export class Speaker extends EventEmitter {
     this.emit('peer', { peer: e, from: t.from, to: t.to, reason: t.reason } satisfies PeerEvent);
   }
 
+  /**
+   * BFD says the path to a peer failed: tear the BGP session down now rather than after the
+   * Hold Time (RFC 5882 §4.3). The FSM sends Cease / BFD Down (RFC 9384), withdraws the peer's
+   * routes (kept stale with `bfd.graceful` under graceful restart) and retries after IdleHold.
+   */
+  private onBfdDown(address: string, diag: string): void {
+    const e = this.peers.get(canonicalAddress(address));
+    if (e === undefined || e.session.state === 'Idle') return;
+    this.log.warn({ peer: e.address, state: e.session.state, diag }, 'BFD down: closing the BGP session');
+    e.session.bfdDown({ graceful: bfdOf(e.spec)?.graceful ?? false });
+  }
+
   private scheduleRemoval(e: PeerEntry, ms: number): void {
     if (e.removal) clearTimeout(e.removal);
     e.removal = setTimeout(() => this.removeEntry(e.address, 'dynamic neighbour gone'), ms);
@@ -340,6 +372,7 @@ export class Speaker extends EventEmitter {
     };
     this.peers.set(address, e);
     this.byId.set(session.id, e);
+    this.bfd.set(address, bfdOf(spec), spec.sourceAddress);
     session.on('notification', (n: { direction: string; code: number; subcode: number }) => this.emit('notification', { peer: e, ...n }));
     return e;
   }
@@ -351,6 +384,7 @@ export class Speaker extends EventEmitter {
     this.peers.delete(address);
     this.byId.delete(e.session.id);
     e.session.removeAllListeners('notification');
+    this.bfd.set(address, null);
     if (message !== undefined) e.session.stop(message);
     this.sessions.deletePeer(address);
     this.emit('peer', { peer: e, from: e.session.state, to: 'Deleted', reason: 'deleted' } satisfies PeerEvent);
@@ -393,6 +427,8 @@ export class Speaker extends EventEmitter {
   private applyPeer(e: PeerEntry, spec: PeerSpec, cfg: PeerConfig): 'same' | 'soft' | 'hard' {
     const u = this.sessions.updatePeer(cfg);
     const nhsChanged = (spec.nextHopSelf ?? false) !== e.nextHopSelf;
+    const bfdChanged = JSON.stringify([bfdOf(e.spec), e.spec.sourceAddress]) !== JSON.stringify([bfdOf(spec), spec.sourceAddress]);
+    if (bfdChanged) this.bfd.set(e.address, bfdOf(spec), spec.sourceAddress);
     e.spec = spec;
     e.cfg = cfg;
     e.nextHopSelf = spec.nextHopSelf ?? false;
@@ -410,7 +446,7 @@ export class Speaker extends EventEmitter {
       if (r.importChanged) this.refreshIn(e);
       return 'soft';
     }
-    return 'same';
+    return bfdChanged ? 'soft' : 'same';
   }
 
   /** Asks a peer to send its routes again, every negotiated family. */

@@ -115,6 +115,7 @@ export const CeaseSubcode = {
   CONNECTION_COLLISION: 7,
   OUT_OF_RESOURCES: 8,
   HARD_RESET: 9, // RFC 8538
+  BFD_DOWN: 10, // RFC 9384
 } as const;
 
 /** RFC 7313 §3.2: the "Message Subtype" carried in the old Reserved octet of ROUTE-REFRESH. */

@@ -20,6 +20,7 @@ export interface PeerState {
   'established'?: (number);
   'localAddress'?: (string);
   'lastTransitionReason'?: (string);
+  'bfdState'?: (string);
 }
 
 export interface PeerState__Output {
@@ -39,4 +40,5 @@ export interface PeerState__Output {
   'established': (number);
   'localAddress': (string);
   'lastTransitionReason': (string);
+  'bfdState': (string);
 }

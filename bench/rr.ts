@@ -1,0 +1,293 @@
+// Route-reflector benchmark in network namespaces (`npm run bench:rr`; needs root, bird, birdc).
+//
+// 200 clients, each one BIRD 2 instance in its own namespace (own router id and address, so
+// ORIGINATOR_ID and the reflection rules work as with real nodes), each announcing one /26
+// block and ten /32 service routes (2,200 routes in all). The reflector, in its own namespace,
+// is first tern-rrd (dynamic neighbours for the whole range, every one a reflector client), then
+// BIRD (one generated `protocol bgp ... rr client` per client), with the same clients.
+//
+// Convergence = seconds from the reflector's start until every client's `show route count`
+// says 2,200 networks; the clients are polled over their BIRD control sockets (unix sockets in
+// the lab directory, reachable from here without a process per poll). Memory = the reflector's
+// peak RSS (VmHWM). Then the reflector is restarted (SIGTERM, wait until clients hold only their
+// own routes, start) and the convergence time measured again.
+//
+// Clients retry the connection every second (`connect retry time 1`), for both reflectors.
+// Flags: --clients N (default 200), --services N (/32s per client, default 10),
+// --cpu-prof DIR (tern-rrd under node --cpu-prof), BENCH_TRACE=1 prints every poll.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { Lab, type Host } from '../src/lab/netns.js';
+import type { ManagedProcess } from '../src/lab/process.js';
+
+const argv = process.argv.slice(2);
+const arg = (name: string, dflt: number): number => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
+const argStr = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const CLIENTS = arg('--clients', 200);
+const SERVICES = arg('--services', 10);
+const cpuProf = argStr('--cpu-prof');
+const TOTAL = CLIENTS * (1 + SERVICES);
+const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 180_000);
+const trace = process.env.BENCH_TRACE === '1';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Client i's /26 block and /32 services: 10.128.0.0/10 carved by index. */
+function clientRoutes(i: number): string[] {
+  const block = 0x0a800000 + i * 64;
+  const dotted = (v: number): string => `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  const out = [`${dotted(block)}/26`];
+  for (let k = 0; k < SERVICES; k++) out.push(`${dotted(0x0ac80000 + i * 256 + k + 1)}/32`);
+  return out;
+}
+
+/** A persistent BIRD CLI connection: one command at a time, reply up to the final `NNNN ` line. */
+class BirdCtl {
+  private sock: Socket | null = null;
+  private buf = '';
+  private waiter: ((lines: string) => void) | null = null;
+  constructor(readonly path: string) {}
+
+  private async open(): Promise<void> {
+    const s = connect(this.path);
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('error', reject);
+    });
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => {
+      this.buf += d;
+      const m = /(^|\n)\d{4} [^\n]*\n/.exec(this.buf);
+      if (m && this.waiter) {
+        const end = m.index + m[0].length;
+        const reply = this.buf.slice(0, end);
+        this.buf = this.buf.slice(end);
+        const w = this.waiter;
+        this.waiter = null;
+        w(reply);
+      }
+    });
+    s.on('error', () => {});
+    s.on('close', () => {
+      if (this.sock === s) this.sock = null;
+    });
+    this.sock = s;
+    await this.reply(); // greeting "0001 BIRD ... ready."
+  }
+
+  private reply(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.waiter = null;
+        this.sock?.destroy();
+        reject(new Error('birdc timeout'));
+      }, 5000);
+      this.waiter = (r) => {
+        clearTimeout(t);
+        resolve(r);
+      };
+      // A reply may already be buffered.
+      this.sock?.emit('data', '');
+    });
+  }
+
+  async cmd(c: string): Promise<string> {
+    if (this.sock === null) await this.open();
+    this.sock!.write(`${c}\n`);
+    return this.reply();
+  }
+
+  close(): void {
+    this.sock?.destroy();
+    this.sock = null;
+  }
+}
+
+/** Networks in a client's master4 table (-1 while its control socket does not answer). */
+async function networks(c: BirdCtl): Promise<number> {
+  try {
+    const r = await c.cmd('show route count');
+    const m = /(\d+) of (\d+) routes for (\d+) networks/.exec(r);
+    return m ? Number(m[3]) : -1;
+  } catch {
+    return -1;
+  }
+}
+
+function vmHwmKb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Reflector {
+  name: string;
+  start(): ManagedProcess;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench:rr needs root (network namespaces)');
+  if (CLIENTS > 250) throw new Error('at most 250 clients (one /24 fabric)');
+  const lab = await Lab.create();
+  const ctls: BirdCtl[] = [];
+  try {
+    await lab.fabric('10.99.0.0/24');
+    const t0 = Date.now();
+    const hosts = await lab.addHosts([{ name: 'rr' }, ...Array.from({ length: CLIENTS }, (_, i) => ({ name: `c${i}` }))]);
+    const rr = hosts[0]!;
+    const clients = hosts.slice(1);
+    console.log(`${hosts.length} namespaces in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+    // ---- clients ----
+    clients.forEach((h, i) => {
+      const conf = join(lab.dir, `${h.name}.bird.conf`);
+      const sock = join(lab.dir, `${h.name}.ctl`);
+      writeFileSync(
+        conf,
+        `router id ${h.fabricIp};
+protocol device { scan time 60; }
+protocol static s4 { ipv4; ${clientRoutes(i).map((p) => `route ${p} blackhole;`).join(' ')} }
+protocol bgp reflector {
+  local ${h.fabricIp} as 65000;
+  neighbor ${rr.fabricIp} as 65000;
+  connect retry time 1; error wait time 1, 1;
+  direct;
+  ipv4 { import all; export where source = RTS_STATIC; };
+}
+`,
+      );
+      lab.spawn(h, 'bird', ['-f', '-c', conf, '-s', sock, '-P', join(lab.dir, `${h.name}.bird.pid`)]);
+      ctls.push(new BirdCtl(sock));
+    });
+    const own = 1 + SERVICES;
+    const counts = async (): Promise<number[]> => {
+      const out = new Array<number>(ctls.length).fill(-1);
+      // A bounded number of requests in flight: the clients answer fast, the CPU is shared.
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 32 }, async () => {
+          for (let k = next++; k < ctls.length; k = next++) out[k] = await networks(ctls[k]!);
+        }),
+      );
+      return out;
+    };
+    const waitAll = async (pred: (n: number) => boolean, what: string, since: number): Promise<number> => {
+      for (;;) {
+        const c = await counts();
+        const ok = c.filter(pred).length;
+        if (trace) console.log(`  ${what}: ${((Date.now() - since) / 1000).toFixed(2)} s, ${ok}/${c.length} clients, min ${Math.min(...c)}`);
+        if (ok === c.length) return (Date.now() - since) / 1000;
+        if (Date.now() - since > TIMEOUT_MS) throw new Error(`timed out waiting for ${what}: ${ok}/${c.length} clients (min ${Math.min(...c)} networks)`);
+        await sleep(100);
+      }
+    };
+    await waitAll((n) => n === own, 'clients up with their own routes', Date.now());
+
+    // ---- reflectors ----
+    const ternConf = join(lab.dir, 'tern-rrd.yaml');
+    writeFileSync(
+      ternConf,
+      toYaml({
+        bgp: {
+          asNumber: 65000,
+          routerId: rr.fabricIp,
+          role: 'reflector',
+          clusterId: rr.fabricIp,
+          timers: { connectRetry: 1 },
+          // Without it the BIRD clients (graceful-restart aware by default) would keep our routes
+          // as stale across the restart and the restart figure would measure nothing. BIRD as the
+          // reflector sends Cease on SIGTERM too: both restarts start from empty clients.
+          gracefulRestart: { enabled: false },
+          dynamicNeighbors: [{ prefix: '10.99.0.0/24', asNumber: 65000, routeReflectorClient: true }],
+        },
+      }),
+    );
+    if (cpuProf) mkdirSync(cpuProf, { recursive: true });
+    const ternRrd: Reflector = {
+      name: 'tern-rrd',
+      start: () =>
+        lab.spawn(rr, process.execPath, [
+          ...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []),
+          join(process.cwd(), 'dist/daemons/tern-rrd.js'),
+          '--config', ternConf, '--grpc-socket', join(lab.dir, 'rr.sock'), '--ops-listen', `${rr.fabricIp}:9180`, '--log-level', 'warn',
+        ]),
+    };
+    const birdConf = join(lab.dir, 'rr.bird.conf');
+    writeFileSync(
+      birdConf,
+      `router id ${rr.fabricIp};
+protocol device { scan time 60; }
+template bgp clients {
+  local ${rr.fabricIp} as 65000;
+  rr client; rr cluster id ${rr.fabricIp};
+  connect retry time 1; error wait time 1, 1;
+  direct;
+  ipv4 { import all; export all; };
+}
+${clients.map((h, i) => `protocol bgp c${i} from clients { neighbor ${h.fabricIp} as 65000; }`).join('\n')}
+`,
+    );
+    const birdRr: Reflector = {
+      name: 'BIRD',
+      start: () => lab.spawn(rr, 'bird', ['-f', '-c', birdConf, '-s', join(lab.dir, 'rr.ctl'), '-P', join(lab.dir, 'rr.bird.pid')]),
+    };
+
+    interface Row { name: string; converge: number; rssMb: number; restart: number; restartRssMb: number }
+    const rows: Row[] = [];
+    for (const r of [ternRrd, birdRr]) {
+      const run = async (): Promise<{ secs: number; rssMb: number; proc: ManagedProcess }> => {
+        const since = Date.now();
+        const proc = r.start();
+        let peak = 0;
+        const sampler = setInterval(() => (peak = Math.max(peak, vmHwmKb(proc.pid))), 200);
+        try {
+          const secs = await waitAll((n) => n === TOTAL, `${r.name}: every client holds ${TOTAL}`, since).catch((e: unknown) => {
+            console.error(proc.tail().slice(-3000));
+            throw e;
+          });
+          peak = Math.max(peak, vmHwmKb(proc.pid));
+          return { secs, rssMb: peak / 1024, proc };
+        } finally {
+          clearInterval(sampler);
+        }
+      };
+      const first = await run();
+      console.log(`${r.name}: converged in ${first.secs.toFixed(2)} s, peak RSS ${first.rssMb.toFixed(1)} MB`);
+      await first.proc.stop('SIGTERM', 10_000);
+      await waitAll((n) => n === own, `${r.name} stopped: clients back to their own routes`, Date.now());
+      const second = await run();
+      console.log(`${r.name}: after restart converged in ${second.secs.toFixed(2)} s`);
+      await second.proc.stop('SIGTERM', 10_000);
+      await waitAll((n) => n === own, `${r.name} stopped again`, Date.now());
+      rows.push({ name: r.name, converge: first.secs, rssMb: first.rssMb, restart: second.secs, restartRssMb: second.rssMb });
+    }
+
+    const bird = rows.find((x) => x.name === 'BIRD')!;
+    console.log(`\nroute reflector, ${CLIENTS} clients x ${1 + SERVICES} routes = ${TOTAL} routes, all reflected to all`);
+    console.log('| reflector | converge (s) | peak RSS (MB) | restart converge (s) | converge / BIRD | RSS / BIRD | restart / BIRD |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const x of rows) {
+      console.log(
+        `| ${x.name} | ${x.converge.toFixed(2)} | ${x.rssMb.toFixed(1)} | ${x.restart.toFixed(2)} | ${(x.converge / bird.converge).toFixed(2)} | ${(x.rssMb / bird.rssMb).toFixed(2)} | ${(x.restart / bird.restart).toFixed(2)} |`,
+      );
+    }
+  } finally {
+    for (const c of ctls) c.close();
+    await lab.destroy();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
