@@ -1,9 +1,12 @@
-// tern-dnsd against Knot DNS on the same names, both pinned to CPU 1 with dnsperf on CPU 0:
+// tern-dnsd against Knot DNS on the same names, each pinned to CPU 1 with dnsperf on CPU 0:
 // etcd holds 10,000 Services and 10,000 EndpointSlices (50,000 endpoints), the daemon builds its
 // index from its watch, Knot serves a zone file generated from the same objects. Query mix:
-// 80 % A of services, 10 % SRV, 10 % NXDOMAIN. Then tern-dnsd with two workers, and the time
-// from a Service written through the Store until the daemon answers it (p50/p99 over 100).
-// Usage: npm run -s build && node dist/bench/dns.js [--seconds 10] [--services 10000]
+// 80 % A of services, 10 % SRV, 10 % NXDOMAIN. Also tern-dnsd with two workers (CPUs 0 and 1),
+// and the time from a Service written through the Store until the daemon answers it.
+// All servers stay up and are measured in alternating rounds; besides qps, the server's own CPU
+// time per query is read from /proc, which other load on the machine disturbs far less.
+// Usage: npm run -s build && node dist/bench/dns.js [--seconds 5] [--rounds 3] [--services 10000]
+//   [--workers 1,2] [--latency-rate QPS] [--cpu-prof DIR]
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,24 +27,55 @@ const arg = (n: string, d: number): number => {
   const i = process.argv.indexOf(n);
   return i >= 0 ? Number(process.argv[i + 1]) : d;
 };
-const SECONDS = arg('--seconds', 10);
+const SECONDS = arg('--seconds', 5);
+const ROUNDS = arg('--rounds', 3);
+/** Offered rate of the latency run; 0: half the slowest server's median qps. */
+const LATENCY_RATE = arg('--latency-rate', 0);
+const WORKERS = process.argv.includes('--workers') ? process.argv[process.argv.indexOf('--workers') + 1]!.split(',').map(Number) : [1, 2];
+/** Writes a V8 CPU profile of the 1-worker daemon there (on exit). */
+const PROFILE_DIR = process.argv.includes('--cpu-prof') ? process.argv[process.argv.indexOf('--cpu-prof') + 1]! : '';
 const SERVICES = arg('--services', 10_000);
 const EPS = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const root = process.cwd();
 
-interface Row { server: string; qps: number; lost: string; avgMs: number; p50Ms: number; p99Ms: number; rssMb: number }
+/** One saturated dnsperf run against one server. */
+interface Run { qps: number; lost: number; sent: number; avgMs: number; cpuUsPerQuery: number; busy: number }
 
+interface Server {
+  label: string;
+  port: number;
+  proc: ChildProcess;
+  runs: Run[];
+  /** Per-query latencies (s) from the fixed-rate run; timeouts as Infinity. */
+  latency: number[];
+  rssMb: number;
+}
+
+/** Reads a process's RSS plus its children's (cluster workers), from /proc. */
 function rssOf(pid: number): number {
-  // The process and its children (cluster workers), from /proc.
-  const one = (p: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
-  let kb = one(pid);
+  return sumOverTree(pid, (p) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0)) / 1024;
+}
+
+/** CPU seconds (user + system, all threads) of a process and its children, from /proc. */
+function cpuOf(pid: number): number {
+  const ticks = sumOverTree(pid, (p) => {
+    const f = readFileSync(`/proc/${p}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(') ') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14, 15)
+  });
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+function sumOverTree(pid: number, f: (pid: number) => number): number {
+  let v = 0;
   try {
-    for (const t of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) kb += one(Number(t));
+    v = f(pid);
+    for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) v += f(Number(c));
   } catch {
-    // no children file: kernel without CONFIG_PROC_CHILDREN
+    // a process that is gone, or a kernel without CONFIG_PROC_CHILDREN
   }
-  return kb / 1024;
+  return v;
 }
 
 function queryOnce(port: number, name: string, type: number, timeoutMs = 200): Promise<number> {
@@ -110,19 +144,50 @@ async function dnsperf(port: number, qfile: string, seconds: number, extra: stri
   return stdout;
 }
 
-async function measure(server: string, port: number, pid: number, qfile: string): Promise<Row> {
-  await dnsperf(port, qfile, 2); // warm up (JIT, caches)
-  const out = await dnsperf(port, qfile, SECONDS);
-  const qps = Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1]);
-  const lost = /Queries lost:\s+(\d+ \([\d.]+%\))/.exec(out)?.[1] ?? '?';
-  const avgMs = Number(/Average Latency \(s\):\s+([\d.]+)/.exec(out)?.[1]) * 1000;
-  const rssMb = rssOf(pid);
-  // Percentiles at half the measured rate: at saturation they only measure dnsperf's queue.
-  const v = await dnsperf(port, qfile, 3, ['-v', '-Q', String(Math.round(qps / 2))]);
-  const lat = v.split('\n').flatMap((l) => { const m = /^> \S+ .* ([\d.]+)$/.exec(l); return m ? [Number(m[1])] : []; }).sort((a, b) => a - b);
-  const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))]! * 1000 : NaN);
-  return { server, qps, lost, avgMs, p50Ms: pct(0.5), p99Ms: pct(0.99), rssMb };
+/** One saturated run: dnsperf's figures plus the server's CPU time per answered query. */
+async function saturated(srv: Server, qfile: string, seconds: number): Promise<Run> {
+  const cpu0 = cpuOf(srv.proc.pid!);
+  const t0 = performance.now();
+  const out = await dnsperf(srv.port, qfile, seconds);
+  const cpu = cpuOf(srv.proc.pid!) - cpu0;
+  const wall = (performance.now() - t0) / 1000;
+  const num = (re: RegExp): number => Number(re.exec(out)?.[1] ?? NaN);
+  const completed = num(/Queries completed:\s+(\d+)/);
+  return {
+    qps: num(/Queries per second:\s+([\d.]+)/),
+    lost: num(/Queries lost:\s+(\d+)/),
+    sent: num(/Queries sent:\s+(\d+)/),
+    avgMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
+    cpuUsPerQuery: (cpu * 1e6) / completed,
+    busy: cpu / wall,
+  };
 }
+
+/**
+ * Per-query latencies at a fixed rate, from dnsperf -v: one line per query, `> RCODE name type
+ * seconds`, or `> T name type` for a timeout (kept as Infinity, so a lost query counts against
+ * the tail instead of vanishing from it). The rate is the same for every server and well below
+ * saturation: at saturation the percentiles only measure dnsperf's own queue.
+ */
+async function latencies(srv: Server, qfile: string, rate: number, seconds: number): Promise<number[]> {
+  const out = await dnsperf(srv.port, qfile, seconds, ['-v', '-Q', String(rate)]);
+  const lat: number[] = [];
+  for (const l of out.split('\n')) {
+    if (!l.startsWith('> ')) continue;
+    const f = l.split(' ');
+    if (f[1] === 'T') lat.push(Infinity);
+    else if (f[1] !== 'I' && f.length >= 5) {
+      const v = Number(f[f.length - 1]);
+      if (Number.isFinite(v)) lat.push(v);
+    }
+  }
+  return lat.sort((a, b) => a - b);
+}
+
+const median = (xs: number[]): number => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return v.length ? (v.length % 2 ? v[v.length >> 1]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2) : NaN;
+};
 
 function startProc(cmd: string, args: string[], log: string): ChildProcess {
   const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -171,9 +236,22 @@ async function main(): Promise<void> {
     }));
     console.log(`etcd: ${SERVICES} services, ${SERVICES * EPS} endpoints written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const qfile = queryFile(dir);
-    const rows: Row[] = [];
+    const servers: Server[] = [];
+    const track = (label: string, port: number, proc: ChildProcess): Server => {
+      const srv: Server = { label, port, proc, runs: [], latency: [], rssMb: NaN };
+      servers.push(srv);
+      procs.push(proc);
+      return srv;
+    };
 
-    for (const workers of [1, 2]) {
+    // Every server runs for the whole benchmark, idle while another is measured, so rounds can
+    // alternate between them: on a shared machine the load drifts, and only servers measured
+    // close together in time compare.
+    const kport = await freePort();
+    const knot = track('Knot DNS 3.2 (CPU 1)', kport, startProc('taskset', ['-c', '1', 'knotd', '-c', knotZone(dir, kport)], join(dir, 'knot.log')));
+    await waitAnswer(kport, svcName(SERVICES - 1), 60_000);
+
+    for (const workers of WORKERS) {
       const port = await freePort();
       const conf = join(dir, `dnsd-${workers}.yaml`);
       writeFileSync(conf, [
@@ -182,14 +260,14 @@ async function main(): Promise<void> {
         'dns:', `  listen: ["127.0.0.1:${port}"]`, '  upstreams: none', '  health: ""', '  ready: ""', `  workers: ${workers}`, '',
       ].join('\n'));
       const cpus = workers === 1 ? '1' : '0,1';
+      const prof = PROFILE_DIR && workers === 1 ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
       const t1 = performance.now();
-      const p = startProc('taskset', ['-c', cpus, process.execPath, join(root, 'dist/daemons/tern-dnsd.js'), '-c', conf], join(dir, `dnsd-${workers}.log`));
-      procs.push(p);
+      const p = startProc('taskset', ['-c', cpus, process.execPath, ...prof, join(root, 'dist/daemons/tern-dnsd.js'), '-c', conf], join(dir, `dnsd-${workers}.log`));
+      const srv = track(`tern-dnsd, ${workers} worker${workers > 1 ? 's' : ''} (CPU ${cpus})`, port, p);
       await waitAnswer(port, svcName(SERVICES - 1), 120_000);
       // With workers, each must have synced: ask until every one has (any may answer).
       for (let k = 0; k < 50; k++) await waitAnswer(port, svcName(k), 60_000);
-      console.log(`tern-dnsd (${workers} worker${workers > 1 ? 's' : ''}, CPU ${cpus}): serving ${SERVICES} services after ${((performance.now() - t1) / 1000).toFixed(1)} s`);
-      rows.push(await measure(`tern-dnsd, ${workers} worker${workers > 1 ? 's' : ''} (CPU ${cpus})`, port, p.pid!, qfile));
+      console.log(`${srv.label}: serving ${SERVICES} services after ${((performance.now() - t1) / 1000).toFixed(1)} s`);
 
       if (workers === 1) {
         // Programming latency: a Service through the Store until the daemon answers it.
@@ -203,24 +281,45 @@ async function main(): Promise<void> {
           lat.push(performance.now() - s);
         }
         lat.sort((a, b) => a - b);
-        console.log(`Service written -> answered (100 services, 10,000 present): p50 ${lat[49]!.toFixed(1)} ms, p99 ${lat[98]!.toFixed(1)} ms, max ${lat[99]!.toFixed(1)} ms`);
+        console.log(`Service written -> answered (100 services, ${SERVICES} present): p50 ${lat[49]!.toFixed(1)} ms, p99 ${lat[98]!.toFixed(1)} ms, max ${lat[99]!.toFixed(1)} ms`);
       }
-      await stopProc(p);
     }
 
-    const kport = await freePort();
-    const k = startProc('taskset', ['-c', '1', 'knotd', '-c', knotZone(dir, kport)], join(dir, 'knot.log'));
-    procs.push(k);
-    await waitAnswer(kport, svcName(SERVICES - 1), 60_000);
-    const knot = await measure('Knot DNS 3.2 (CPU 1)', kport, k.pid!, qfile);
-    await stopProc(k);
-    rows.unshift(knot);
+    for (const srv of servers) await dnsperf(srv.port, qfile, 2); // warm up (JIT, caches)
+    for (let r = 0; r < ROUNDS; r++) {
+      // Rotate the order so no server is always measured first or last in a round.
+      for (let k = 0; k < servers.length; k++) {
+        const srv = servers[(k + r) % servers.length]!;
+        const run = await saturated(srv, qfile, SECONDS);
+        srv.runs.push(run);
+        console.log(`round ${r + 1}/${ROUNDS} ${srv.label}: ${run.qps.toFixed(0)} qps, lost ${run.lost}, ${run.cpuUsPerQuery.toFixed(2)} us CPU/query, server busy ${(run.busy * 100).toFixed(0)} %`);
+      }
+    }
+    const rate = LATENCY_RATE || Math.round(Math.min(...servers.map((s) => median(s.runs.map((x) => x.qps)))) / 2);
+    for (const srv of servers) {
+      srv.latency = await latencies(srv, qfile, rate, 3);
+      srv.rssMb = rssOf(srv.proc.pid!);
+    }
 
-    const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-    console.log(`\n${SECONDS} s per server, dnsperf -c 8 -q 500 on CPU 0; p50/p99 from a 3 s run at half the measured rate\n`);
-    console.log('| server | qps | lost | avg ms | p50 ms | p99 ms | RSS MB | vs Knot |');
-    console.log('|---|---|---|---|---|---|---|---|');
-    for (const r of rows) console.log(`| ${r.server} | ${fmt(r.qps)} | ${r.lost} | ${fmt(r.avgMs, 3)} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} | ${fmt(r.rssMb)} | ${fmt((r.qps / knot.qps) * 100)} % |`);
+    const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : n === Infinity ? 'timeout' : '-');
+    const pct = (lat: number[], p: number): number => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))]! * 1000 : NaN);
+    console.log(`\n${ROUNDS} rounds of ${SECONDS} s per server, alternating; dnsperf -c 8 -q 500 on CPU 0. qps: median (min-max) of the rounds; ` +
+      `vs Knot: median of the per-round ratios; CPU/query: the server's user+system time per answered query (capacity = 1 / that, ` +
+      `what one core would answer with nothing else on it); p50/p99/max: every query of a 3 s run at ${rate} qps for each server (timeouts count).\n`);
+    console.log('| server | qps | vs Knot | lost | avg ms | CPU us/query | capacity qps | p50 ms | p99 ms | max ms | RSS MB |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const srv of servers) {
+      const qps = srv.runs.map((x) => x.qps);
+      const ratio = median(srv.runs.map((x, i) => x.qps / knot.runs[i]!.qps));
+      const cpu = median(srv.runs.map((x) => x.cpuUsPerQuery));
+      const lost = srv.runs.reduce((a, x) => a + x.lost, 0);
+      const sent = srv.runs.reduce((a, x) => a + x.sent, 0);
+      console.log(`| ${srv.label} | ${fmt(median(qps))} (${fmt(Math.min(...qps))}-${fmt(Math.max(...qps))}) | ${fmt(ratio * 100)} % | ${((lost / sent) * 100).toFixed(3)} % | ` +
+        `${fmt(median(srv.runs.map((x) => x.avgMs)), 3)} | ${fmt(cpu, 2)} | ${fmt(1e6 / cpu)} | ${fmt(pct(srv.latency, 0.5), 3)} | ${fmt(pct(srv.latency, 0.99), 3)} | ` +
+        `${fmt(pct(srv.latency, 1), 3)} | ${fmt(srv.rssMb)} |`);
+    }
+    const cap = (srv: Server): number => 1e6 / median(srv.runs.map((x) => x.cpuUsPerQuery));
+    for (const srv of servers.filter((s) => s !== knot)) console.log(`${srv.label}: capacity ${fmt((cap(srv) / cap(knot)) * 100)} % of Knot's`);
     client.close();
   } finally {
     for (const p of procs) await stopProc(p).catch(() => undefined);

@@ -1,5 +1,5 @@
 // The request handler: bytes in, bytes out. Hot path = parse header+question, one cache
-// lookup keyed by the lowercased wire name, copy prepared bytes. Misses go to the resolver,
+// lookup by a hash of the case-folded wire name, copy prepared bytes. Misses go to the resolver,
 // whose record sets are encoded once (names compressed against the question) and cached until
 // the index reports a change to one of the answer's tags.
 import { logger } from '../../log/index.js';
@@ -9,6 +9,7 @@ import {
   type ParsedQuery, type Prepared, type RR,
 } from '../wire/index.js';
 import type { DnsIndex } from '../index/dns-index.js';
+import { AnswerCache, questionHash } from './cache.js';
 import { Resolver, type AnswerConfig, type Outcome } from './resolver.js';
 
 /** Where out-of-zone questions go. Gets the client's query bytes, returns the response bytes. */
@@ -62,25 +63,25 @@ const log = logger('dns-engine');
 
 export class DnsEngine {
   private readonly q: ParsedQuery = newParsedQuery();
-  private readonly cache = new Map<string, Map<number, Cached>>();
-  private readonly byTag = new Map<string, Set<string>>();
+  private readonly cache: AnswerCache<Cached>;
   private readonly resolver: Resolver;
   private readonly ednsBuffer: number;
-  private readonly maxEntries: number;
   private upstream: Upstream | undefined;
   private readonly recursion: RecursionPolicy | undefined;
-  private readonly counters: EngineStats = {
-    queries: 0, cacheHits: 0, cacheHitsDenial: 0, cacheMisses: 0, cacheEntries: 0, dropped: 0, forwarded: 0, internalErrors: 0, rcodes: {},
+  private readonly counters: Omit<EngineStats, 'rcodes' | 'cacheEntries'> = {
+    queries: 0, cacheHits: 0, cacheHitsDenial: 0, cacheMisses: 0, dropped: 0, forwarded: 0, internalErrors: 0,
   };
+  /** Responses by full rcode (12 bits: header + OPT extension). */
+  private readonly rcodes = new Float64Array(4096);
 
   constructor(private readonly index: DnsIndex, opts: Partial<EngineOptions> = {}) {
     const o = { ...defaultEngineOptions, ...opts };
     this.ednsBuffer = Math.max(CLASSIC_UDP_SIZE, Math.min(o.ednsBufferSize ?? DEFAULT_EDNS_BUFFER, 65535));
-    this.maxEntries = o.maxCacheEntries ?? 200_000;
+    this.cache = new AnswerCache(o.maxCacheEntries ?? 200_000);
     this.upstream = o.upstream;
     this.recursion = o.recursion;
     this.resolver = new Resolver(index, o, () => this.upstream !== undefined);
-    index.onChange((tags) => this.invalidate(tags));
+    index.onChange((tags) => this.cache.invalidate(tags));
   }
 
   /** Plugs in (or removes) forwarding; cached "not ours" decisions are dropped. */
@@ -90,7 +91,11 @@ export class DnsEngine {
   }
 
   stats(): EngineStats {
-    return { ...this.counters, cacheEntries: this.cache.size, rcodes: { ...this.counters.rcodes } };
+    const rcodes: Record<number, number> = {};
+    this.rcodes.forEach((n, r) => {
+      if (n) rcodes[r] = n;
+    });
+    return { ...this.counters, cacheEntries: this.cache.size, rcodes };
   }
 
   /**
@@ -103,7 +108,6 @@ export class DnsEngine {
 
   clearCache(): void {
     this.cache.clear();
-    this.byTag.clear();
   }
 
   /**
@@ -131,17 +135,18 @@ export class DnsEngine {
       if (qt === RRType.OPT) return this.rcode(msg, q, Rcode.FORMERR, maxSize);
       if (q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) return this.rcode(msg, q, Rcode.REFUSED, maxSize);
 
-      const key = wireKey(msg, HEADER_LEN, q.qnameEnd);
-      let p = this.cache.get(key)?.get(qt);
+      const nameEnd = q.qnameEnd;
+      const hash = questionHash(msg, HEADER_LEN, nameEnd, qt);
+      let p = this.cache.get(msg, HEADER_LEN, nameEnd, qt, hash);
       if (p === undefined) {
         this.counters.cacheMisses++;
-        p = this.miss(key, qt);
+        p = this.miss(msg, nameEnd, qt, hash);
       } else {
         this.counters.cacheHits++;
         if (p !== FORWARD && (p.rcode === Rcode.NXDOMAIN || (p.rcode === Rcode.NOERROR && p.an === 0))) this.counters.cacheHitsDenial++;
       }
       if (p === FORWARD) return this.forward(msg, q, maxSize, client);
-      this.counters.rcodes[p.rcode] = (this.counters.rcodes[p.rcode] ?? 0) + 1;
+      this.rcodes[p.rcode & 0xfff]!++;
       return assembleResponse(msg, q, p, maxSize, this.raFlag(), this.ednsBuffer);
     } catch (e) {
       // A bug must cost one answer, not the server.
@@ -160,11 +165,12 @@ export class DnsEngine {
   }
 
   private rcode(msg: Buffer, q: ParsedQuery, rcode: number, maxSize: number): Buffer | null {
-    this.counters.rcodes[rcode] = (this.counters.rcodes[rcode] ?? 0) + 1;
+    this.rcodes[rcode & 0xfff]!++;
     return assembleResponse(msg, q, preparedRcode(rcode), maxSize, this.raFlag(), this.ednsBuffer);
   }
 
-  private miss(key: string, qtype: number): Cached {
+  private miss(msg: Buffer, nameEnd: number, qtype: number, hash: number): Cached {
+    const key = wireKey(msg, HEADER_LEN, nameEnd);
     const labels = wireKeyToLabels(key);
     const out = this.resolver.resolve(labels, qtype);
     let p: Cached;
@@ -175,30 +181,8 @@ export class DnsEngine {
       p = encodeOutcome(out, labels, key.length);
       cacheable = out.cacheable;
     }
-    if (cacheable && this.index.synced) this.store(key, qtype, p, out.tags);
+    if (cacheable && this.index.synced) this.cache.set(msg, HEADER_LEN, nameEnd, qtype, hash, p, out.tags);
     return p;
-  }
-
-  private store(key: string, qtype: number, p: Cached, tags: readonly string[]): void {
-    if (this.cache.size >= this.maxEntries) this.clearCache();
-    let m = this.cache.get(key);
-    if (!m) this.cache.set(key, (m = new Map()));
-    m.set(qtype, p);
-    for (const t of tags) {
-      if (t === 'static') continue; // never invalidated: no need to remember
-      let s = this.byTag.get(t);
-      if (!s) this.byTag.set(t, (s = new Set()));
-      s.add(key);
-    }
-  }
-
-  private invalidate(tags: ReadonlySet<string>): void {
-    for (const t of tags) {
-      const keys = this.byTag.get(t);
-      if (!keys) continue;
-      for (const k of keys) this.cache.delete(k);
-      this.byTag.delete(t);
-    }
   }
 
   private async forward(msg: Buffer, q0: ParsedQuery, maxSize: number, client: string | undefined): Promise<Buffer | null> {

@@ -71,10 +71,8 @@ export function assembleResponse(
   out[10] = arc >> 8;
   out[11] = arc & 0xff;
   let o = HEADER_LEN;
-  if (qLen) {
-    out.set(req.subarray(HEADER_LEN, qEnd), o);
-    o += qLen;
-  }
+  // A byte loop: a question is a few dozen bytes, less than the cost of a subarray view.
+  for (let i = HEADER_LEN; i < qEnd; i++) out[o++] = req[i]!;
   if (body.length) {
     out.set(body, o);
     o += body.length;
