@@ -6,8 +6,12 @@
 //   memory:      agentd RSS after the run, per endpoint,
 //   rules:       the nftables rule count the agent reports.
 // Usage: npm run bench:agent -- [--local 1000] [--remote 10000] [--policies 2000] [--pods 200]
+//   [--samples FILE]        per-pod timestamps (epoch ms: put, route seen, rules seen) as JSON
+//   [--agent-log FILE]      a copy of agentd's log
+//   [--node-flags "..."]    extra node flags for agentd (e.g. "--max-semi-space-size=2 --trace-gc")
+//   [--heap-snapshot DIR]   after the run (RSS already read), a heap snapshot of agentd in DIR
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
@@ -20,6 +24,10 @@ import type { NodeStatus__Output } from '../src/proto/gen/tern/agent/v1/NodeStat
 import { agentProto } from '../src/proto/load.js';
 import { encodeStored, validateResource, type Resource } from '../src/resources/index.js';
 
+const strArg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
@@ -142,10 +150,13 @@ async function main(): Promise<void> {
     const conf = join(lab.dir, 'agent.json');
     writeFileSync(conf, JSON.stringify({ bgpdSocket: '', resyncSeconds: 30 }));
     t = performance.now();
+    const nodeFlags = (strArg('node-flags') ?? '').split(' ').filter(Boolean);
+    const snapDir = strArg('heap-snapshot');
+    if (snapDir) nodeFlags.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`);
     const agent = lab.spawn(node, process.execPath, [
-      join(process.cwd(), 'dist/daemons/tern-agentd.js'), '-c', conf, '--node-name', NODE, '--node-ip', node.fabricIp, '--grpc-socket', socket,
+      ...nodeFlags, join(process.cwd(), 'dist/daemons/tern-agentd.js'), '-c', conf, '--node-name', NODE, '--node-ip', node.fabricIp, '--grpc-socket', socket,
       '--etcd-endpoints', etcd.unixEndpoint, '--ops-listen', '127.0.0.1:0', '--log-level', 'info',
-    ]);
+    ], { env: process.env });
     await agent.waitForOutput(/first full sync applied; ready/, 120_000);
     const coldMs = performance.now() - t;
 
@@ -156,10 +167,24 @@ async function main(): Promise<void> {
       const m = /^(\d+\.\d+\.\d+\.\d+) dev (\S+)/.exec(l);
       if (m && !routeSeen.has(m[2]!)) routeSeen.set(m[2]!, at);
     }));
+    let nftMonitorReady = false;
     monitors.push(monitor('ip', ['netns', 'exec', node.netns, 'nft', 'monitor'], (l, at) => {
+      if (l.includes('ternbenchprobe')) nftMonitorReady = true;
       for (const m of l.matchAll(/"(b[0-9a-f]+)"/g)) if (!nftSeen.has(m[1]!)) nftSeen.set(m[1]!, at);
     }));
     await new Promise((r) => setTimeout(r, 500));
+    // `nft monitor` subscribes only after reading the ruleset, which can take longer than the
+    // pause above on a loaded machine: a table of its own, made and removed in the lab's
+    // namespace, shows when it listens.
+    const nftProbe = async (cmd: string): Promise<void> => {
+      await new Promise<void>((resolve) => spawn('ip', ['netns', 'exec', node.netns, 'nft', cmd, 'table', 'inet', 'ternbenchprobe'], { stdio: 'ignore' }).on('exit', () => resolve()));
+    };
+    for (let i = 0; i < 100 && !nftMonitorReady; i++) {
+      await nftProbe('add');
+      await nftProbe('delete');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const samples: { put: number; route?: number; nft?: number }[] = [];
     const routeLat: number[] = [];
     const nftLat: number[] = [];
     let nftMissing = 0;
@@ -174,6 +199,7 @@ async function main(): Promise<void> {
       if (routeSeen.has(dev)) routeLat.push(routeSeen.get(dev)! - t0);
       if (nftSeen.has(dev)) nftLat.push(nftSeen.get(dev)! - t0);
       else nftMissing++;
+      samples.push({ put: performance.timeOrigin + t0, ...(routeSeen.has(dev) ? { route: performance.timeOrigin + routeSeen.get(dev)! } : {}), ...(nftSeen.has(dev) ? { nft: performance.timeOrigin + nftSeen.get(dev)! } : {}) });
     }
 
     const C = agentProto().tern.agent.v1.Agent;
@@ -181,6 +207,8 @@ async function main(): Promise<void> {
     const st = await new Promise<NodeStatus__Output>((resolve, reject) => ac.getNodeStatus({}, (e, s) => (e ? reject(e) : resolve(s!))));
     ac.close();
     const status = readFileSync(`/proc/${agent.pid}/status`, 'utf8');
+    const samplesFile = strArg('samples');
+    if (samplesFile) writeFileSync(samplesFile, JSON.stringify(samples));
     const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     const endpoints = N_LOCAL + N_INC + N_REMOTE;
 
@@ -198,6 +226,25 @@ async function main(): Promise<void> {
     const w1 = Math.max(...rows.map((r) => r[1].length));
     process.stdout.write(`\n${rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`).join('\n')}\n`);
     client.close();
+    if (snapDir) {
+      // Written synchronously by agentd's main thread: the file is complete once it stops growing.
+      const before = new Set(readdirSync(snapDir));
+      process.kill(agent.pid, 'SIGUSR2');
+      let last = -1;
+      for (let i = 0; i < 600; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        const f = readdirSync(snapDir).find((n) => n.endsWith('.heapsnapshot') && !before.has(n));
+        if (!f) continue;
+        const size = statSync(join(snapDir, f)).size;
+        if (size > 0 && size === last) {
+          process.stdout.write(`heap snapshot: ${join(snapDir, f)}\n`);
+          break;
+        }
+        last = size;
+      }
+    }
+    const logCopy = strArg('agent-log');
+    if (logCopy && agent.logFile) writeFileSync(logCopy, readFileSync(agent.logFile));
   } finally {
     for (const m of monitors) m.kill('SIGTERM');
     await lab.destroy();

@@ -26,7 +26,7 @@ import { RemoteRoutes } from '../bgp/remote.js';
 import { fileSecretResolver } from '../bgp/secrets.js';
 import type { Keys } from '../../datastore/keys.js';
 import type { Logger } from '../../log/index.js';
-import { bgpDesired, desiredRoutes, nodeIps, routeText, type NodeIps } from './calc.js';
+import { bgpDesired, desiredRoutes, nodeIps, routeFor, routeText, type NodeIps } from './calc.js';
 import { agentMetrics, type AgentMetrics } from './metrics.js';
 import { AgentState, type AgentUpdate, type Dirty } from './updates.js';
 import { startWatchers, type Watchers } from './watch.js';
@@ -89,7 +89,7 @@ export class Agent {
   private watchers: Watchers | undefined;
 
   private dirty: Dirty = { routes: true, policy: true, bgp: true };
-  private timer: NodeJS.Timeout | undefined;
+  private timer: { kind: 'timeout'; t: NodeJS.Timeout } | { kind: 'immediate'; t: NodeJS.Immediate } | undefined;
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
   private etcdSynced: boolean;
@@ -98,6 +98,8 @@ export class Agent {
   private readyFlag = false;
   private firstApply = { routes: false, policy: false };
   private appliedRoutes = new Map<string, string>();
+  /** The node addresses the applied routes were computed with (they filter remote next hops). */
+  private routesIps = '';
   private policyState: DesiredState | undefined;
   private policyRunning: Promise<void> | undefined;
   private policyAgain = false;
@@ -112,7 +114,8 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     this.state = new AgentState(opts.nodeName);
-    this.policyInputs = new PolicyInputs(opts.nodeName);
+    // The agent never runs the reference calculation: no second keyed copy of every resource.
+    this.policyInputs = new PolicyInputs(opts.nodeName, { snapshot: false });
     this.etcdSynced = !opts.etcd;
     this.routes = new RouteManager({
       ...(opts.netns ? { netns: opts.netns } : {}),
@@ -228,12 +231,26 @@ export class Agent {
     this.schedule();
   }
 
+  /**
+   * The flush runs once the current batch of events has been recorded (setImmediate), or
+   * coalesceMs later when that is set. Updates that arrive while a flush runs are taken by the
+   * next one, so a burst still costs one flush per watch response, and a lone pod does not wait
+   * out a timer (that timer was most of a route's latency).
+   */
   private schedule(): void {
     if (this.stopped || this.timer) return;
-    this.timer = setTimeout(() => {
+    const run = (): void => {
       this.timer = undefined;
       this.flush().catch((e: unknown) => this.opts.log.error({ err: (e as Error).message }, 'apply failed'));
-    }, this.opts.coalesceMs ?? 5);
+    };
+    const ms = this.opts.coalesceMs ?? 0;
+    this.timer = ms > 0 ? { kind: 'timeout', t: setTimeout(run, ms) } : { kind: 'immediate', t: setImmediate(run) };
+  }
+
+  private clearSchedule(): void {
+    if (this.timer?.kind === 'timeout') clearTimeout(this.timer.t);
+    else if (this.timer?.kind === 'immediate') clearImmediate(this.timer.t);
+    this.timer = undefined;
   }
 
   /** Applies what is dirty now (after a flush in flight). */
@@ -258,49 +275,79 @@ export class Agent {
     const dirty = this.dirty;
     this.dirty = { routes: false, policy: false, bgp: false };
     this.ips = nodeIps(this.state, this.opts.nodeIP);
-    if (dirty.routes) this.applyRoutes();
-    if (dirty.bgp || !this.bgpdStarted) this.applyBgp();
-    // Routes are written before the policy calculation starts: the calculation is synchronous
-    // and, at thousands of endpoints, long enough to hold a pod's route back behind it.
+    // Routes go first: their lines reach `ip` (its stdin) in this tick, before the policy
+    // calculation (synchronous, in a later tick) and the BGP calculation run, so neither holds a
+    // pod's route back. The policy transaction does not wait for ip's answer either.
+    let routesDone: Promise<void> | undefined;
     if (dirty.routes) {
+      this.applyRoutes();
       const t0 = process.hrtime.bigint();
-      try {
-        await this.routes.apply();
-      } catch (e) {
-        this.metrics?.failures.inc({ dataplane: 'routes' });
-        this.opts.log.error({ err: (e as Error).message }, 'route apply failed; the route manager retries at its next resync');
-      }
-      this.metrics?.programming.observe({ dataplane: 'routes' }, Number(process.hrtime.bigint() - t0) / 1e9);
-      this.firstApply.routes = true;
+      routesDone = this.routes.apply().then(
+        () => undefined,
+        (e: unknown) => {
+          this.metrics?.failures.inc({ dataplane: 'routes' });
+          this.opts.log.error({ err: (e as Error).message }, 'route apply failed; the route manager retries at its next resync');
+        },
+      ).finally(() => {
+        this.metrics?.programming.observe({ dataplane: 'routes' }, Number(process.hrtime.bigint() - t0) / 1e9);
+        this.firstApply.routes = true;
+      });
     }
     if (dirty.policy && this.policy) {
       this.policyInputs.apply({ kind: 'node-ips', ips: this.ips.all });
       this.kickPolicy();
     } else if (!this.policy) this.firstApply.policy = true;
+    if (dirty.bgp || !this.bgpdStarted) this.applyBgp();
+    await routesDone;
     // The proxy's own inputs know what changed; one transaction per batch.
     if (this.opts.proxy) void this.opts.proxy.kick().then(() => this.maybeReady());
-    this.metrics?.localEndpoints.set(this.state.localEndpoints().length);
+    this.metrics?.localEndpoints.set(this.state.localEndpointCount);
     this.metrics?.routesOwned.set(this.appliedRoutes.size);
     this.metrics?.remoteRoutes.set(this.remote.size);
     this.maybeReady();
   }
 
   private applyRoutes(): void {
-    const next = desiredRoutes(this.state, this.ips);
+    const touched = this.state.takeTouched();
+    const ipsKey = this.ips.all.join(',');
     if (!this.routesComplete) {
+      const next = desiredRoutes(this.state, this.ips);
       this.routes.setDesired(next.values());
       this.routesComplete = true;
+      this.routesIps = ipsKey;
       this.appliedRoutes = new Map([...next].map(([k, r]) => [k, routeText(r)]));
       return;
     }
-    const seen = new Map<string, string>();
-    for (const [k, r] of next) {
-      const t = routeText(r);
-      seen.set(k, t);
-      if (this.appliedRoutes.get(k) !== t) this.routes.upsert(r);
+    if (ipsKey !== this.routesIps) {
+      // The node's addresses filter every remote next hop: recompute every destination.
+      this.routesIps = ipsKey;
+      const next = desiredRoutes(this.state, this.ips);
+      const seen = new Map<string, string>();
+      for (const [k, r] of next) {
+        const t = routeText(r);
+        seen.set(k, t);
+        if (this.appliedRoutes.get(k) !== t) this.routes.upsert(r);
+      }
+      for (const k of this.appliedRoutes.keys()) if (!seen.has(k)) this.routes.delete({ dst: k });
+      this.appliedRoutes = seen;
+      return;
     }
-    for (const k of this.appliedRoutes.keys()) if (!seen.has(k)) this.routes.delete({ dst: k });
-    this.appliedRoutes = seen;
+    // Only destinations an update touched can have changed (routeFor = desiredRoutes per key).
+    for (const dst of touched) {
+      const r = routeFor(this.state, this.ips, dst);
+      const was = this.appliedRoutes.get(dst);
+      if (!r) {
+        if (was !== undefined) {
+          this.appliedRoutes.delete(dst);
+          this.routes.delete({ dst });
+        }
+        continue;
+      }
+      const t = routeText(r);
+      if (was === t) continue;
+      this.appliedRoutes.set(dst, t);
+      this.routes.upsert(r);
+    }
   }
 
   private applyBgp(): void {
@@ -385,7 +432,7 @@ export class Agent {
   /** Resolves when the last recorded update has reached the kernel (routes and policy) and bgpd. */
   async settled(): Promise<void> {
     for (let i = 0; i < 1000; i++) {
-      if (this.timer) await new Promise((r) => setTimeout(r, (this.opts.coalesceMs ?? 5) + 1));
+      if (this.timer) await new Promise((r) => setTimeout(r, (this.opts.coalesceMs ?? 0) + 1));
       if (this.flushing) await this.flushing;
       if (this.policyRunning) await this.policyRunning;
       await this.routes.settled();
@@ -400,7 +447,7 @@ export class Agent {
     if (this.opts.proxy && !this.opts.proxy.ready) return;
     this.readyFlag = true;
     this.lastSync = new Date().toISOString();
-    this.opts.log.info({ routes: this.appliedRoutes.size, endpoints: this.state.localEndpoints().length }, 'first full sync applied; ready');
+    this.opts.log.info({ routes: this.appliedRoutes.size, endpoints: this.state.localEndpointCount }, 'first full sync applied; ready');
   }
 
   // --- bgpd ------------------------------------------------------------------------------------
@@ -490,7 +537,7 @@ export class Agent {
       synced: this.etcdSynced,
       nodeIps: this.ips,
       blocks,
-      localEndpoints: this.state.localEndpoints().length,
+      localEndpoints: this.state.localEndpointCount,
       routesOwned: this.appliedRoutes.size,
       remoteRoutes: this.remote.size,
       staleRemoteRoutes: this.remote.staleCount,
@@ -509,7 +556,7 @@ export class Agent {
   /** Stops watching and writing; every route and rule stays in the kernel. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.clearSchedule();
     clearTimeout(this.convergeTimer);
     clearInterval(this.resyncTimer);
     for (const t of this.cniPendingTimers.values()) clearTimeout(t);

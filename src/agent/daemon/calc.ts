@@ -6,7 +6,7 @@ import { calculatePaths, type DesiredPath } from '../bgp/paths.js';
 import { calculatePeers, nodeAddresses, type DesiredPeer, type PeerProblem } from '../bgp/peers.js';
 import type { RouteSpec } from '../routes/model.js';
 import { cidrContainsIp, parseCidr, parseIp, type Cidr } from '../../net/ip.js';
-import type { AgentState } from './updates.js';
+import { cniDst, type AgentState } from './updates.js';
 
 export interface NodeIps {
   v4?: string;
@@ -57,7 +57,7 @@ export function desiredRoutes(state: AgentState, ips: NodeIps): Map<string, Rout
   // Veths whose endpoint is not in etcd yet (the ADD is writing it right now).
   for (const iface of [...state.cniVeths.keys()].sort()) {
     for (const ip of state.cniVeths.get(iface)!) {
-      const dst = ip.includes('/') ? ip : `${ip}/${ip.includes(':') ? 128 : 32}`;
+      const dst = cniDst(ip);
       if (!out.has(dst)) out.set(dst, { kind: 'local', dst, dev: iface });
     }
   }
@@ -71,6 +71,39 @@ export function desiredRoutes(state: AgentState, ips: NodeIps): Map<string, Rout
     out.set(prefix, { kind: 'via', dst: prefix, nexthops: nh.map((via) => ({ via })) });
   }
   return out;
+}
+
+/**
+ * The desired route of one destination: the entry desiredRoutes(state, ips) has for it (or
+ * none), found through the state's claim indexes instead of a pass over every endpoint, so a
+ * pod update costs its own addresses only.
+ */
+export function routeFor(state: AgentState, ips: NodeIps, dst: string): RouteSpec | undefined {
+  const ids = state.localClaims.get(dst);
+  if (ids) {
+    // desiredRoutes walks local endpoints by name: the first claimant by name wins.
+    let best: { k: string; dev: string } | undefined;
+    for (const id of ids) {
+      const e = state.endpoints.get(id);
+      const dev = e?.spec.interfaceName;
+      if (!e || !dev) continue;
+      const k = key(e);
+      if (!best || k < best.k) best = { k, dev };
+    }
+    if (best) return { kind: 'local', dst, dev: best.dev };
+  }
+  const ifaces = state.cniClaims.get(dst);
+  if (ifaces && ifaces.size > 0) {
+    let first: string | undefined;
+    for (const i of ifaces) if (first === undefined || i < first) first = i;
+    return { kind: 'local', dst, dev: first! };
+  }
+  if (state.affinities.has(dst)) return { kind: 'blackhole', dst };
+  const hops = state.remote.get(dst);
+  if (!hops) return undefined;
+  const own = ips.all;
+  const nh = hops.filter((h) => !own.includes(h));
+  return nh.length === 0 ? undefined : { kind: 'via', dst, nexthops: nh.map((via) => ({ via })) };
 }
 
 const key = (e: { metadata: { namespace?: string | undefined; name: string } }): string => `${e.metadata.namespace ?? 'default'}/${e.metadata.name}`;

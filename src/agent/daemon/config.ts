@@ -19,8 +19,8 @@ export const AgentConfigShape = {
   netns: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a namespace name').optional(),
   /** Full read-diff-repair of routes and of the nftables table. */
   resyncSeconds: z.number().positive().default(30),
-  /** Updates within this window are applied as one batch. */
-  coalesceMs: z.number().int().min(0).max(1000).default(5),
+  /** 0: apply as soon as the current batch of events is recorded; N: wait N ms to gather more. */
+  coalesceMs: z.number().int().min(0).max(1000).default(0),
   policy: z
     .strictObject({
       /** Enforce NetworkPolicy (table inet <table>). */

@@ -5,6 +5,7 @@
 // intermediate versions of one key were seen or squashed.
 import type { BGPConfiguration, BGPPeer, EndpointSlice, IPPool, Namespace, NetworkPolicy, Node, Service, WorkloadEndpoint } from '../../resources/index.js';
 import type { PolicyUpdate } from '../policy/inputs.js';
+import { cidrContainsIp, parseCidr, parseIp, type Cidr } from '../../net/ip.js';
 
 /** What the agent keeps of an IPAM block record: who it is affine to and how full it is. */
 export interface BlockSummary {
@@ -77,6 +78,11 @@ export class AgentState {
   readonly nodes = new Map<string, Node>();
   readonly affinities = new Set<string>();
   readonly blocks = new Map<string, BlockSummary>();
+  /**
+   * This node's WorkloadEndpoints only: other nodes' pods matter to the policy calculation
+   * and the service proxy, which keep their own views, so holding them here too would cost
+   * a map entry per pod of the cluster for nothing.
+   */
   readonly endpoints = new Map<string, WorkloadEndpoint>();
   readonly namespaces = new Map<string, Namespace>();
   readonly policies = new Map<string, NetworkPolicy>();
@@ -87,6 +93,13 @@ export class AgentState {
   readonly ipPools = new Map<string, IPPool>();
   readonly remote = new Map<string, readonly string[]>();
   readonly cniVeths = new Map<string, readonly string[]>();
+  /** Route destination → ids of local endpoints with a veth claiming it (calc.ts routeFor). */
+  readonly localClaims = new Map<string, Set<string>>();
+  /** Route destination → veths of cniVeths claiming it. */
+  readonly cniClaims = new Map<string, Set<string>>();
+  /** Route destinations whose desired route may have changed since takeTouched(). */
+  private touched = new Set<string>();
+  private affineCidrs: Cidr[] | undefined;
 
   constructor(readonly nodeName: string) {}
 
@@ -107,17 +120,24 @@ export class AgentState {
       case 'affinity':
         if (u.present) this.affinities.add(u.cidr);
         else this.affinities.delete(u.cidr);
+        this.affineCidrs = undefined;
+        this.touched.add(u.cidr);
         return { dirty: { routes: true, policy: false, bgp: true } };
       case 'block':
         setOrDelete(this.blocks, u.cidr, u.block);
         return { dirty: none };
       case 'endpoint': {
         const old = this.endpoints.get(u.id);
-        setOrDelete(this.endpoints, u.id, u.endpoint);
-        const local = old?.spec.node === this.nodeName || u.endpoint?.spec.node === this.nodeName;
+        const mine = u.endpoint?.spec.node === this.nodeName ? u.endpoint : null;
+        if (old) this.claimLocal(u.id, old, false);
+        setOrDelete(this.endpoints, u.id, mine);
+        if (mine) this.claimLocal(u.id, mine, true);
+        const local = old !== undefined || mine !== null;
         const [namespace, name] = splitId(u.id);
         return {
-          dirty: { routes: local, policy: true, bgp: local },
+          // BGP reads local pods only for addresses outside this node's blocks (borrowed), so
+          // a pod inside them leaves the originated paths as they are.
+          dirty: { routes: local, policy: true, bgp: (old !== undefined && this.borrows(old)) || (mine !== null && this.borrows(mine)) },
           policy: u.endpoint ? { kind: 'endpoint-upsert', endpoint: u.endpoint } : { kind: 'endpoint-delete', namespace, name },
         };
       }
@@ -147,13 +167,54 @@ export class AgentState {
         return { dirty: none };
       case 'remote':
         setOrDelete(this.remote, u.prefix, u.nextHops.length > 0 ? [...u.nextHops].sort() : null);
+        this.touched.add(u.prefix);
         return { dirty: { ...none, routes: true } };
-      case 'cni-veth':
+      case 'cni-veth': {
+        const old = this.cniVeths.get(u.iface);
+        if (old) for (const d of old) unclaim(this.cniClaims, cniDst(d), u.iface, this.touched);
         setOrDelete(this.cniVeths, u.iface, u.ips);
+        if (u.ips) for (const d of u.ips) claim(this.cniClaims, cniDst(d), u.iface, this.touched);
         return { dirty: { ...none, routes: true } };
+      }
       default:
         return assertNever(u);
     }
+  }
+
+  private claimLocal(id: string, e: WorkloadEndpoint, add: boolean): void {
+    // Without a veth there is no route to claim (desiredRoutes skips such endpoints).
+    if (!e.spec.interfaceName) return;
+    for (const n of e.spec.ipNetworks) {
+      if (add) claim(this.localClaims, n, id, this.touched);
+      else unclaim(this.localClaims, n, id, this.touched);
+    }
+  }
+
+  /** True when one of a local pod's host addresses lies outside every block affine to this node. */
+  private borrows(e: WorkloadEndpoint): boolean {
+    this.affineCidrs ??= [...this.affinities].flatMap((b) => {
+      try {
+        return [parseCidr(b)];
+      } catch {
+        return [];
+      }
+    });
+    return e.spec.ipNetworks.some((n) => {
+      if (!n.endsWith('/32') && !n.endsWith('/128')) return false;
+      try {
+        const ip = parseIp(n.slice(0, n.indexOf('/')));
+        return !this.affineCidrs!.some((c) => cidrContainsIp(c, ip));
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** The route destinations touched since the last call (and forgets them). */
+  takeTouched(): Set<string> {
+    const t = this.touched;
+    this.touched = new Set();
+    return t;
   }
 
   get config(): BGPConfiguration | undefined {
@@ -165,10 +226,30 @@ export class AgentState {
   }
 
   localEndpoints(): WorkloadEndpoint[] {
-    const out: WorkloadEndpoint[] = [];
-    for (const e of this.endpoints.values()) if (e.spec.node === this.nodeName) out.push(e);
-    return out;
+    return [...this.endpoints.values()];
   }
+
+  get localEndpointCount(): number {
+    return this.endpoints.size;
+  }
+}
+
+/** The route destination of an address CNI reported (a bare address is a host route). */
+export const cniDst = (ip: string): string => (ip.includes('/') ? ip : `${ip}/${ip.includes(':') ? 128 : 32}`);
+
+function claim(m: Map<string, Set<string>>, dst: string, who: string, touched: Set<string>): void {
+  let s = m.get(dst);
+  if (!s) m.set(dst, (s = new Set()));
+  s.add(who);
+  touched.add(dst);
+}
+
+function unclaim(m: Map<string, Set<string>>, dst: string, who: string, touched: Set<string>): void {
+  const s = m.get(dst);
+  if (!s) return;
+  s.delete(who);
+  if (s.size === 0) m.delete(dst);
+  touched.add(dst);
 }
 
 export function splitId(id: string): [string, string] {

@@ -6,6 +6,7 @@ import { keyToCidr, type Keys, type StoredKind } from '../../datastore/keys.js';
 import { PrefixWatcher, type WatchEvent } from '../../datastore/watch.js';
 import type { Logger } from '../../log/index.js';
 import { storedDecoder, type Resource } from '../../resources/index.js';
+import { Interner, stripEndpoint } from './strip.js';
 import type { AgentUpdate, BlockSummary } from './updates.js';
 
 export interface Watchers {
@@ -39,8 +40,24 @@ export function decodeBlock(value: Buffer): { ok: true; value: BlockSummary } | 
 
 type Converter<T> = (ev: Extract<WatchEvent<T>, { type: 'put' | 'delete' }>) => AgentUpdate | undefined;
 
+/**
+ * A WorkloadEndpoint decoder that keeps only what the agent reads (strip.ts): the watcher's
+ * view holds this one object, and every consumer downstream shares it.
+ */
+export function decodeEndpoint(
+  dec: (key: string, value: Buffer) => { ok: true; value: Resource } | { ok: false; error: string },
+  pool: Interner,
+  key: string,
+  value: Buffer,
+): { ok: true; value: Resource } | { ok: false; error: string } {
+  const r = dec(key, value);
+  if (!r.ok || r.value.kind !== 'WorkloadEndpoint') return r;
+  return { ok: true, value: stripEndpoint(r.value, pool) };
+}
+
 export function startWatchers(o: WatchOptions): Watchers {
   const { keys, client } = o;
+  const pool = new Interner();
   const list: PrefixWatcher<unknown>[] = [];
   const pending = new Set<string>();
 
@@ -92,7 +109,8 @@ export function startWatchers(o: WatchOptions): Watchers {
   };
 
   for (const kind of ['Node', 'WorkloadEndpoint', 'Namespace', 'NetworkPolicy', 'Service', 'EndpointSlice', 'BGPConfiguration', 'BGPPeer', 'IPPool'] as const) {
-    add<Resource>(kind, keys.kindPrefix(kind), storedDecoder(keys, kind), resourceConverter(kind));
+    const dec = storedDecoder(keys, kind);
+    add<Resource>(kind, keys.kindPrefix(kind), kind === 'WorkloadEndpoint' ? (k, v) => decodeEndpoint(dec, pool, k, v) : dec, resourceConverter(kind));
   }
   add<true>('affinity', keys.nodeAffinityPrefix(o.nodeName), () => ({ ok: true, value: true }), (ev) => {
     const seg = ev.key.slice(keys.nodeAffinityPrefix(o.nodeName).length);

@@ -34,7 +34,11 @@ export interface NftRunnerOptions {
   maxMergeBytes?: number;
   /** nft's line editor keeps every line in its history: the process is replaced after this many bytes; 64 MiB. */
   recycleBytes?: number;
-  /** The process is closed after this long without work; 30 s. */
+  /**
+   * The process is closed after this long without work; 0 (default): kept until close() or
+   * the agent's exit. A retired process costs the next transaction a spawn, `nsenter` and a
+   * probe (≈ 20 ms on a loaded node), which a pod created after a quiet minute would pay.
+   */
   idleMs?: number;
 }
 
@@ -101,7 +105,7 @@ export class NftRunner {
       maxLineBytes: opts.maxLineBytes ?? 1 << 20,
       maxMergeBytes: opts.maxMergeBytes ?? 256 << 10,
       recycleBytes: opts.recycleBytes ?? 64 << 20,
-      idleMs: opts.idleMs ?? 30_000,
+      idleMs: opts.idleMs ?? 0,
     };
   }
 
@@ -130,6 +134,29 @@ export class NftRunner {
     });
   }
 
+  /**
+   * Starts the persistent process now, so the first transaction after a full load (which
+   * goes to a spawned `nft -f`) does not pay for starting it. No-op when running or busy.
+   */
+  warm(): void {
+    if (this.closed || this.child || this.pumping || this.mode !== 'persistent') return;
+    this.pumping = true;
+    void this.ensure()
+      .catch(() => undefined)
+      .finally(() => {
+        this.pumping = false;
+        if (this.queue.length > 0) void this.pump();
+        else this.armIdle();
+      });
+  }
+
+  private armIdle(): void {
+    if (!this.child || this.closed || this.opts.idleMs <= 0) return;
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => this.retire('idle'), this.opts.idleMs);
+    this.idle.unref();
+  }
+
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
@@ -154,10 +181,7 @@ export class NftRunner {
       }
     } finally {
       this.pumping = false;
-      if (this.child && !this.closed) {
-        this.idle = setTimeout(() => this.retire('idle'), this.opts.idleMs);
-        this.idle.unref();
-      }
+      this.armIdle();
     }
   }
 

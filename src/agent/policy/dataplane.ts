@@ -10,6 +10,7 @@ import type { DesiredState, PolicyError } from './model.js';
 import { nftApply, nftListTable, type NftTarget } from './nft.js';
 import { compareViews, DEFAULT_TABLE, desiredView, renderFull, viewFromJson, type TableView } from './render.js';
 import { renderChanges } from './diff.js';
+import { nftRunner } from '../nft/runner.js';
 
 const log = logger('policy');
 
@@ -129,6 +130,9 @@ export class PolicyDataplane {
       throw new TernError('TERN_ERR_POLICY', `nft refused the ruleset for table inet ${this.table}: ${r.stderr.trim().split('\n').slice(0, 6).join(' | ')}`);
     }
     this.applied = next;
+    // A full load goes to a spawned `nft -f`; the incremental steps after it go to the
+    // namespace's persistent process, started now rather than by the next pod.
+    nftRunner(this.target.netns).warm();
     return { mode: 'full', reason, drift, errors, scriptBytes: script.length };
   }
 

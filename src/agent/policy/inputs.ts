@@ -5,7 +5,9 @@
 // stream that ends in the same objects ends in the same view.
 //
 // The keyed maps hold the caller's objects (no copies) for snapshot(), the input of the full
-// calculate(); the engine keeps its own stripped records.
+// calculate(); the engine keeps its own stripped records. A caller that never needs snapshot()
+// (tern-agentd) turns the maps off: at cluster scale they are one more entry and key string
+// per pod.
 import type { Namespace, NetworkPolicy, WorkloadEndpoint } from '../../resources/index.js';
 import type { PolicyInput } from './calc.js';
 import { PolicyEngine } from './engine.js';
@@ -33,9 +35,12 @@ export class PolicyInputs {
   private nodeIps: readonly string[] = [];
   private dirtyFlag = true;
   private readonly engine: PolicyEngine;
+  private readonly keep: boolean;
 
-  constructor(readonly nodeName: string) {
+  /** `snapshot: false`: only the incremental engine's records are kept; snapshot() throws. */
+  constructor(readonly nodeName: string, opts: { snapshot?: boolean } = {}) {
     this.engine = new PolicyEngine(nodeName);
+    this.keep = opts.snapshot ?? true;
   }
 
   get dirty(): boolean {
@@ -45,6 +50,7 @@ export class PolicyInputs {
   apply(u: PolicyUpdate): void {
     this.dirtyFlag = true;
     this.engine.apply(u);
+    if (!this.keep && u.kind !== 'node-ips') return;
     switch (u.kind) {
       case 'namespace-upsert':
         this.namespaces.set(u.namespace.metadata.name, u.namespace);
@@ -83,6 +89,7 @@ export class PolicyInputs {
 
   /** The current view for calculate(); clears the dirty mark. */
   snapshot(): PolicyInput {
+    if (!this.keep) throw new Error('PolicyInputs was created with snapshot: false');
     this.dirtyFlag = false;
     return {
       nodeName: this.nodeName,
