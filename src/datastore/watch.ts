@@ -111,7 +111,6 @@ export class PrefixWatcher<T = Buffer> {
   private readonly pageSize: number;
   private readonly listTimeoutMs: number;
   private readonly abort = new AbortController();
-  private readonly stopSignal: Promise<typeof STOPPED>;
   private handler: ((events: WatchEvent<T>[]) => void) | undefined;
   private st: WatchState = WatchStates.idle;
   private stream: IDuplexStream<IWatchRequest, IWatchResponse> | undefined;
@@ -133,9 +132,6 @@ export class PrefixWatcher<T = Buffer> {
     this.listTimeoutMs = opts.listTimeoutMs ?? 30_000;
     const decode = opts.decode ?? (copyBuffer as unknown as Decoder<T>);
     this.view = new WatchView<T>(decode, (f) => this.logDecodeError(f));
-    this.stopSignal = new Promise((resolve) =>
-      this.abort.signal.addEventListener('abort', () => resolve(STOPPED), { once: true }),
-    );
   }
 
   /** The one consumer of batches. Set it before start(); batches before that are not replayed. */
@@ -401,7 +397,25 @@ export class PrefixWatcher<T = Buffer> {
   private unlessStopped<R>(p: Promise<R>): Promise<R | typeof STOPPED> {
     // The losing promise may still reject later (a read in flight when stop() was called).
     p.catch(() => undefined);
-    return Promise.race([p, this.stopSignal]);
+    const signal = this.abort.signal;
+    if (signal.aborted) return Promise.resolve(STOPPED);
+    // A listener per call, removed when the call settles: racing against one promise that only
+    // settles at stop() would keep every settled call (each list page, with its buffers)
+    // referenced from that promise's reaction list for the watcher's whole life.
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => resolve(STOPPED);
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
   }
 
   private closeStream(): void {
