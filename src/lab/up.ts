@@ -5,6 +5,7 @@
 // `up` with its log tail.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { connectEtcd } from '../datastore/client.js';
 import { Keys } from '../datastore/keys.js';
 import { formatReport, Ipam } from '../ipam/index.js';
@@ -33,7 +34,9 @@ export interface ClusterUpOptions {
   out?: (line: string) => void;
 }
 
-const cfgFile = (name: string): string => join(repoRoot(), 'deploy/lab', name);
+// Daemon configuration: the same files docker-compose.yml mounts (deploy/config); the lab's
+// routers (ToR, the DNS host's BIRD) have theirs in deploy/lab.
+const cfgFile = (name: string): string => join(repoRoot(), name.endsWith('.yaml') ? 'deploy/config' : 'deploy/lab', name);
 
 /** Starts every daemon of the cluster and the example workload; returns the seed's report. */
 export async function clusterUp(lab: LabRun, opts: ClusterUpOptions = {}): Promise<SeedResult> {
@@ -128,7 +131,10 @@ export async function clusterUp(lab: LabRun, opts: ClusterUpOptions = {}): Promi
 
   for (const n of nodes) {
     const conf = join(lab.dir, `${n.name}-agentd.json`);
-    writeFileSync(conf, `${JSON.stringify({ bgpdSocket: n.bgpdSocket, staleSettleSeconds: 1 })}\n`);
+    // deploy/config/tern-agentd.yaml with what differs per lab node: every node's sockets share
+    // one filesystem here, so each gets its own bgpd socket path.
+    const base = parseYaml(readFileSync(cfgFile('tern-agentd.yaml'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(conf, `${JSON.stringify({ ...base, bgpdSocket: n.bgpdSocket, staleSettleSeconds: 1 })}\n`);
     lab.spawn({
       id: `${n.name}-agentd`,
       kind: 'tern-agentd',
