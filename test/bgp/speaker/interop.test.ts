@@ -302,7 +302,7 @@ protocol bgp ibgp6 {
   it('`tern bgp` prints peers and routes as tables and JSON; announce and withdraw reach BIRD', async () => {
     const peers = await cli('bgp', 'peers');
     expect(peers.code, peers.err).toBe(0);
-    expect(peers.out.split('\n')[0]).toMatch(/^PEER\s+AS\s+STATE\s+SINCE\s+RCVD\/ACC\/ADV\s+SOURCE\s+INFO/);
+    expect(peers.out.split('\n')[0]).toMatch(/^PEER\s+AS\s+STATE\s+SINCE\s+RCVD\/ACC\/ADV\s+SOURCE\s+BFD\s+INFO/);
     expect(peers.out).toMatch(new RegExp(`${birdHost.fabricIp.replace(/\./g, '\\.')}\\s+65010\\s+Established\\s+\\d\\d:\\d\\d:\\d\\d\\s+\\d+/2/\\d+\\s+config`));
     expect(peers.out).toMatch(/gobgp-ibgp6|api/);
     const json = await cli('bgp', 'peers', '-o', 'json');
