@@ -83,10 +83,14 @@ function cellOf(from: string, fromIp: string | undefined, to: PodRecord, r: Prob
   return { from, to: to.name, verdict: iso.length ? 'denied' : 'fail', detail: iso.length ? iso.join(',') : (r.error ?? ''), ms: r.ms };
 }
 
-/** Service names each pod probes: DNS by short and full name, HTTP through the headless name. */
-export const SERVICE_PROBES: ReadonlyArray<{ name: string; kind: 'dns' | 'http' }> = [
+/**
+ * Service names each pod probes: DNS by short and full name, HTTP through the ClusterIP (port
+ * 80, translated by the agents' service proxy to a pod's 8080) and through the headless name.
+ */
+export const SERVICE_PROBES: ReadonlyArray<{ name: string; kind: 'dns' | 'http'; port?: number }> = [
   { name: 'api.backend', kind: 'dns' },
   { name: 'web.frontend.svc.cluster.local', kind: 'dns' },
+  { name: 'api.backend', kind: 'http', port: 80 },
   { name: 'api-headless.backend', kind: 'http' },
 ];
 
@@ -100,7 +104,7 @@ export async function connectivityMatrix(lab: LabRun, opts: { timeoutMs?: number
       const targets = pods.filter((p) => p.name !== src.name);
       const specs: ProbeSpec[] = [
         ...targets.map((t): ProbeSpec => ({ kind: 'http', target: t.ip, timeoutMs })),
-        ...SERVICE_PROBES.map((s): ProbeSpec => (s.kind === 'dns' ? { kind: 'dns', name: s.name, timeoutMs: 3000 } : { kind: 'http', target: s.name, timeoutMs: 3000 })),
+        ...SERVICE_PROBES.map((s): ProbeSpec => (s.kind === 'dns' ? { kind: 'dns', name: s.name, timeoutMs: 3000 } : { kind: 'http', target: s.name, timeoutMs: 3000, ...(s.port ? { port: s.port } : {}) })),
       ];
       const res = await probeFrom(src.netns, specs);
       const cells = targets.map((t, i) => cellOf(src.name, src.ip, t, res[i]!, policies));
@@ -153,10 +157,10 @@ export function formatMatrix(m: Matrix, pods: readonly PodRecord[]): string[] {
   const fails = [...m.pods, ...m.tor].filter((c) => c.verdict === 'fail' || c.verdict === 'nat');
   for (const c of fails) lines.push(`  ${c.from} → ${c.to}: ${c.verdict === 'nat' ? `NAT: server saw ${c.detail}` : `FAILED: ${c.detail}`}`);
   if (denied.length || fails.length) lines.push('');
-  const svcRows: string[][] = [['FROM', ...SERVICE_PROBES.map((s) => `${s.kind === 'dns' ? 'dns' : 'http'} ${s.name}`)]];
+  const svcRows: string[][] = [['FROM', ...SERVICE_PROBES.map((s) => `${s.kind} ${s.name}${s.port ? `:${s.port}` : ''}`)]];
   for (const from of names) {
     svcRows.push([from, ...SERVICE_PROBES.map((s) => {
-      const c = m.services.find((x) => x.from === from && x.name === s.name);
+      const c = m.services.find((x) => x.from === from && x.name === s.name && x.kind === s.kind);
       if (!c) return '-';
       if (c.ok) return c.detail;
       const pod = pods.find((p) => p.name === from);
