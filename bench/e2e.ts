@@ -6,8 +6,11 @@
 //   service: a Service written to etcd until the cluster DNS answers its name to a pod on
 //            node3 (a resolver process inside the pod asks every 2 ms from before the write).
 // p50/p99 over --tries (100) of each; targets: p99 < 200 ms (pod), < 100 ms (service).
+// Under the pod rows, where the ADD's time went: the plugin's own marks (TERN_CNI_TRACE, see
+// daemons/tern-cni.ts) from exec to exit, and the agent's steps from its `cni done` log lines.
 // Usage: npm run bench:e2e -- [--tries 100] [--keep] [--name be2e]
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { connectEtcd } from '../src/datastore/client.js';
@@ -63,6 +66,44 @@ function firstReply(child: ChildProcess, ms: number): Promise<number> {
   });
 }
 
+/**
+ * The plugin's marks (ms since its process started, see daemons/tern-cni.ts): exec to the
+ * end of Node's bootstrap, then each step to the next, then the write of the result to the
+ * moment the bench saw the process end.
+ */
+function pluginSplit(stderr: string, start: number, ended: number, add: (k: string, v: number) => void): void {
+  const line = stderr.split('\n').reverse().find((l) => l.startsWith('{"origin"'));
+  if (!line) return;
+  const t = JSON.parse(line) as { origin: number; boot: number; marks: [string, number][] };
+  add('plugin: exec → Node bootstrapped', t.origin + t.boot - start);
+  let prev: [string, number] = ['bootstrap', t.boot];
+  for (const m of t.marks) {
+    add(`plugin: ${prev[0]} → ${m[0]}`, m[1] - prev[1]);
+    prev = m;
+  }
+  add(`plugin: ${prev[0]} → exit seen`, ended - (t.origin + prev[1]));
+}
+
+/** The agent's own step times of each bench ADD (its "cni done" log lines). */
+function agentSplit(logFile: string, add: (k: string, v: number, containerId: string) => void): void {
+  for (const l of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!l.includes('"cni done"') || !l.includes('"bench-')) continue;
+    const o = JSON.parse(l) as { op?: string; containerId?: string; ms?: number; steps?: Record<string, number> };
+    if (o.op !== 'ADD') continue;
+    add('agent: handler total', o.ms ?? 0, o.containerId ?? '');
+    for (const [k, v] of Object.entries(o.steps ?? {})) add(`agent: ${k}`, v, o.containerId ?? '');
+  }
+}
+
+/** The three slowest ADDs, each with its steps (ms), largest first. */
+function slowest(add: number[], perTry: Map<string, Map<string, number>>): string[] {
+  const order = add.map((ms, i) => ({ ms, i })).sort((a, b) => b.ms - a.ms).slice(0, 3);
+  return order.map(({ ms, i }) => {
+    const steps = [...(perTry.get(`bench-${i}`) ?? new Map<string, number>())].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`);
+    return `slow ADD bench-${i} (${fmt(ms)}): ${steps.join(', ')}\n`;
+  });
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   await labUp({ name: NAME, out: () => undefined });
@@ -75,6 +116,15 @@ async function main(): Promise<void> {
   const podAdd: number[] = [];
   const podAfterAdd: number[] = [];
   const routeSeen: number[] = [];
+  // Where the ADD's time goes, from the plugin's own marks (TERN_CNI_TRACE) and the agent's log.
+  const split = new Map<string, number[]>();
+  const addTo = (k: string, v: number): void => void (split.get(k) ?? split.set(k, []).get(k)!).push(v);
+  // The same per try, to show where the slowest ADDs lost their time.
+  const perTry = new Map<string, Map<string, number>>();
+  const addFor = (cid: string) => (k: string, v: number): void => {
+    addTo(k, v);
+    (perTry.get(cid) ?? perTry.set(cid, new Map()).get(cid)!).set(k, v);
+  };
   try {
     for (let i = 0; i < TRIES; i++) {
       const pod = `bench-${i}`;
@@ -85,9 +135,10 @@ async function main(): Promise<void> {
       // candidates would be noise, so the pinger starts right after the ADD returns and the
       // time between ADD start and its return is added (both are measured).
       const start = performance.timeOrigin + performance.now();
-      const r = await execCni(n1.netns, { CNI_COMMAND: 'ADD', ...env }, cniConf(n1.agentSocket));
+      const r = await execCni(n1.netns, { CNI_COMMAND: 'ADD', TERN_CNI_TRACE: '1', ...env }, cniConf(n1.agentSocket));
       const added = performance.timeOrigin + performance.now();
       if (r.code !== 0) throw new Error(`ADD failed: ${r.stdout}${r.stderr}`);
+      pluginSplit(r.stderr, start, added, addFor(cid));
       const ip = ((r.json!.ips as Array<{ address: string }>)[0]!.address).split('/')[0]!;
       const pinger = spawn('ip', ['netns', 'exec', src.netns, 'ping', '-D', '-n', '-i', '0.002', '-W', '1', '-w', '10', ip], { stdio: ['ignore', 'pipe', 'ignore'] });
       const reply = firstReply(pinger, 10_000);
@@ -124,6 +175,7 @@ async function main(): Promise<void> {
         svc.push(Number(at) - start);
       }
       for (let i = 0; i < TRIES; i++) await store.delete('Service', `bench-${i}`, 'backend');
+      agentSplit(lab.daemon('node1-agentd').logFile, (k, v, cid) => addFor(cid)(k, v));
     } finally {
       waiter.kill('SIGKILL');
       client.close();
@@ -139,8 +191,10 @@ async function main(): Promise<void> {
         row('  of which CNI ADD (exec of tern-cni → result)', podAdd, ''),
         row('  of which ADD returned → first ping reply', podAfterAdd, ''),
         row('  node3 has a route covering the pod (from ADD start)', routeSeen, ''),
+        ...[...split].map(([k, xs]) => row(`    ADD: ${k}`, xs, '')),
         row('Service written to etcd → DNS answers a pod on node3', svc, '< 100 ms'),
         '',
+        ...slowest(podAdd, perTry),
       ].join('\n'),
     );
   } finally {

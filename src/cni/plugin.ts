@@ -1,11 +1,12 @@
 // The CNI 1.1.0 plugin protocol (containernetworking/cni SPEC.md): read CNI_* environment and
 // the network configuration on stdin, forward the operation to tern-agentd over its unix
 // socket, print the result or an error object. Nothing here touches the kernel.
-import * as grpc from '@grpc/grpc-js';
-import type { AgentClient } from '../proto/gen/tern/agent/v1/Agent.js';
+// The runtime execs this once per pod, so its imports are kept to node:http2 and two small
+// files (transport.ts, wire.ts): no gRPC library, no .proto parsing at run time.
 import type { CniRequest } from '../proto/gen/tern/agent/v1/CniRequest.js';
 import type { CniResponse__Output } from '../proto/gen/tern/agent/v1/CniResponse.js';
-import { agentProto } from '../proto/load.js';
+import { unaryCall } from './transport.js';
+import { decodeResponse, frameRequest, GrpcStatus } from './wire.js';
 
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export const DEFAULT_AGENT_SOCKET = '/run/tern/agentd.sock';
@@ -85,21 +86,31 @@ export function parseNetConf(stdin: string): NetConf {
   return c as NetConf;
 }
 
-/** Sends one request to the agent; connection failures become CNI code 11 (try again later). */
-export type AgentCall = (socket: string, method: 'CniAdd' | 'CniDel' | 'CniCheck' | 'CniGc' | 'CniStatus', req: CniRequest) => Promise<CniResponse__Output>;
+/**
+ * Sends one request to the agent; connection failures become CNI code 11 (try again later).
+ * `trace` hears when the socket connected and when the response headers came (TERN_CNI_TRACE).
+ */
+export type AgentCall = (
+  socket: string,
+  method: 'CniAdd' | 'CniDel' | 'CniCheck' | 'CniGc' | 'CniStatus',
+  req: CniRequest,
+  trace?: (event: 'connected' | 'headers') => void,
+) => Promise<CniResponse__Output>;
 
-export const callAgent: AgentCall = (socket, method, req) =>
-  new Promise((resolve, reject) => {
-    const Agent = agentProto().tern.agent.v1.Agent;
-    const client = new Agent(`unix:${socket}`, grpc.credentials.createInsecure()) as AgentClient;
-    client[method](req, { deadline: Date.now() + 60_000 }, (err, res) => {
-      client.close();
-      if (err) {
-        const unreachable = err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED;
-        reject(new CniFailure(unreachable ? CniCode.TRY_AGAIN_LATER : CniCode.IO_FAILURE, unreachable ? `tern-agentd is not reachable at ${socket}` : `tern-agentd: ${err.details}`, err.message));
-      } else resolve(res!);
-    });
-  });
+/** The agent's gRPC service (package tern.agent.v1 in proto/tern/agent/v1/agent.proto). */
+export const AGENT_SERVICE = '/tern.agent.v1.Agent/';
+export const CALL_TIMEOUT_MS = 60_000;
+
+export const callAgent: AgentCall = async (socket, method, req, trace) => {
+  const r = await unaryCall(socket, AGENT_SERVICE + method, frameRequest(req), CALL_TIMEOUT_MS, trace);
+  if (r.status === GrpcStatus.UNAVAILABLE || r.status === GrpcStatus.DEADLINE_EXCEEDED) {
+    throw new CniFailure(CniCode.TRY_AGAIN_LATER, `tern-agentd is not reachable at ${socket}`, r.details);
+  }
+  if (r.status !== GrpcStatus.OK) throw new CniFailure(CniCode.IO_FAILURE, `tern-agentd: ${r.details}`, `gRPC status ${r.status}`);
+  const d = decodeResponse(r.message ?? Buffer.alloc(0));
+  if (!d.ok) throw new CniFailure(CniCode.IO_FAILURE, 'tern-agentd sent a response that does not decode', d.error);
+  return d.value;
+};
 
 export async function runPlugin(env: NodeJS.ProcessEnv, stdin: string, call: AgentCall = callAgent): Promise<PluginOutput> {
   const command = env.CNI_COMMAND as Command | undefined;

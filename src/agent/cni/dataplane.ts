@@ -2,9 +2,12 @@
 // and sysctls. Runs in the node's network namespace (the agent's own); the pod's side is
 // configured from inside the pod's namespace with `nsenter --net=<CNI_NETNS>`, which takes any
 // path (bind mount under /var/run/netns or /proc/<pid>/ns/net), where `ip -n` takes only names.
-// Each step is one `ip -batch` process: ADD costs two processes whatever the address count.
+// Writes in the node's namespace go down one long-lived `ip -force -batch -` (no process per
+// ADD or DEL); the pod's side is one `nsenter … ip -batch` process: ADD forks once whatever
+// the address count. Reads (`ip -j`) are processes of their own, as they need stdout.
 import { writeFile } from 'node:fs/promises';
-import { TERN_ROUTE_PROTOCOL } from '../routes/model.js';
+import { PersistentIpBatch, type BatchResult } from '../routes/ip.js';
+import { SCOPE_LINK, TERN_ROUTE_PROTOCOL } from '../routes/model.js';
 import { CniError, TernCniCode } from './codes.js';
 import type { CommandResult, CommandRunner } from './exec.js';
 import { GATEWAY_V4, GATEWAY_V6, HOST_VETH_MAC } from './names.js';
@@ -65,6 +68,17 @@ function line(...args: string[]): string {
   return args.join(' ');
 }
 
+/** Where the node-side writes go: `ip -force -batch` lines, errors reported per line. */
+export interface HostBatch {
+  run(lines: readonly string[]): Promise<BatchResult>;
+  close(): Promise<void>;
+}
+
+function batchFailed(what: string, lines: readonly string[], errors: Map<number, string>): CniError {
+  const [i, msg] = [...errors][0]!;
+  return new CniError(TernCniCode.VETH_SETUP_FAILED, `${what} failed at "${lines[i]}"`, [...errors.values()].join('; ') || msg);
+}
+
 function failed(what: string, r: CommandResult, lines?: string[]): CniError {
   const m = /Command failed -:(\d+)/.exec(r.stderr);
   const at = m && lines ? ` at "${lines[Number(m[1]) - 1]}"` : '';
@@ -103,14 +117,42 @@ function jsonLines(stdout: string): unknown[][] {
     .map((l) => JSON.parse(l) as unknown[]);
 }
 
-const noDevice = (r: CommandResult): boolean => /does not exist|Cannot find device/.test(r.stderr);
+const noDevice = (r: CommandResult): boolean => noDeviceText(r.stderr);
+const noDeviceText = (s: string): boolean => /does not exist|Cannot find device/.test(s);
 
 export class Dataplane {
+  private host: HostBatch | undefined;
+
   constructor(
     private readonly run: CommandRunner,
     /** /proc/sys of the agent's own namespace (net sysctls follow the opener's netns). */
     private readonly procSys = '/proc/sys',
-  ) {}
+    /** Node-side writes; by default one `ip -force -batch -` in the agent's namespace, started on first use. */
+    hostBatch?: HostBatch,
+  ) {
+    this.host = hostBatch;
+  }
+
+  private hostBatch(): HostBatch {
+    return (this.host ??= new PersistentIpBatch(undefined, 20_000));
+  }
+
+  /** Ends the node-side `ip` process (a later write starts another). */
+  async close(): Promise<void> {
+    const h = this.host;
+    this.host = undefined;
+    await h?.close();
+  }
+
+  private async hostRun(what: string, lines: readonly string[]): Promise<Map<number, string>> {
+    try {
+      return (await this.hostBatch().run(lines)).errors;
+    } catch (e) {
+      // The ip process died or hung: the next write starts a new one.
+      this.host = undefined;
+      throw new CniError(TernCniCode.VETH_SETUP_FAILED, `${what} failed`, (e as Error).message);
+    }
+  }
 
   /**
    * Creates the pair with the peer straight in the pod's namespace, then the host end's
@@ -120,18 +162,25 @@ export class Dataplane {
    */
   async createVeth(p: VethPlan): Promise<void> {
     const proto = String(TERN_ROUTE_PROTOCOL);
-    const lines = [
+    // The pair on its own first: with `-force` ip goes on after a failed line, and the rest
+    // must not run against a leftover link of the same name ("File exists" → replaced).
+    const add = [
       line('link', 'add', 'name', p.hostIface, 'address', HOST_VETH_MAC, 'mtu', String(p.mtu), 'type', 'veth', 'peer', 'name', p.tmpIface, 'address', p.podMac, 'mtu', String(p.mtu), 'netns', p.netns),
+    ];
+    const addErr = await this.hostRun(`creating veth ${p.hostIface}`, add);
+    if (addErr.size) throw batchFailed(`creating veth ${p.hostIface}`, add, addErr);
+    const lines = [
       // `ip link add` accepts `alias` and ignores it (iproute2 6.1): set it on its own.
       line('link', 'set', 'dev', p.hostIface, 'alias', p.alias),
       line('link', 'set', 'dev', p.hostIface, 'up'),
       ...(p.ipv6 ? [line('addr', 'add', `${GATEWAY_V6}/64`, 'dev', p.hostIface, 'nodad')] : []),
-      // `replace`: a /32 for an address IPAM just handed out can only be a leftover.
-      ...(p.ipv4 ? [line('route', 'replace', `${p.ipv4}/32`, 'dev', p.hostIface, 'scope', 'link', 'proto', proto)] : []),
+      // `replace`: a /32 for an address IPAM just handed out can only be a leftover. Numbers,
+      // not names: a long-lived ip caches name lookups across lines (see routes/codec.ts).
+      ...(p.ipv4 ? [line('route', 'replace', `${p.ipv4}/32`, 'dev', p.hostIface, 'scope', String(SCOPE_LINK), 'proto', proto)] : []),
       ...(p.ipv6 ? [line('route', 'replace', `${p.ipv6}/128`, 'dev', p.hostIface, 'proto', proto)] : []),
     ];
-    const r = await this.run('ip', ['-batch', '-'], { input: `${lines.join('\n')}\n` });
-    if (r.code !== 0) throw failed(`creating veth ${p.hostIface}`, r, lines);
+    const errors = await this.hostRun(`setting up veth ${p.hostIface}`, lines);
+    if (errors.size) throw batchFailed(`setting up veth ${p.hostIface}`, lines, errors);
   }
 
   /**
@@ -196,10 +245,11 @@ export class Dataplane {
 
   /** Deletes a host-side link (its peer and its routes go with it); false when it was gone. */
   async deleteLink(name: string): Promise<boolean> {
-    const r = await this.run('ip', ['link', 'del', 'dev', name]);
-    if (r.code === 0) return true;
-    if (noDevice(r)) return false;
-    throw failed(`deleting link ${name}`, r);
+    const lines = [line('link', 'del', 'dev', name)];
+    const errors = await this.hostRun(`deleting link ${name}`, lines);
+    if (errors.size === 0) return true;
+    if (noDeviceText([...errors.values()].join('; '))) return false;
+    throw batchFailed(`deleting link ${name}`, lines, errors);
   }
 
   /** Every veth in the node's namespace, with alias. */

@@ -188,6 +188,29 @@ describe('ADD', () => {
     expect(await ipam.handleOf(a.ipv4)).toBe(`${a.containerId}.eth0`);
   });
 
+  it('takes over an endpoint another writer made first, keeping its ports, service account and labels', async () => {
+    await store.apply({
+      apiVersion: 'tern.dev/v1',
+      kind: 'WorkloadEndpoint',
+      metadata: { name: 'k', namespace: NS, labels: { app: 'kept' } },
+      spec: { node: 'n1', containerID: 'from-kube-sync', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], serviceAccountName: 'sa1', hostname: 'k0' },
+    });
+    const k = await add('k');
+    const w = await store.get('WorkloadEndpoint', 'k', NS);
+    expect(w!.metadata.labels).toEqual({ app: 'kept' });
+    expect(w!.spec).toMatchObject({
+      node: 'n1',
+      containerID: k.containerId,
+      interfaceName: hostVethName(NS, 'k'),
+      ipNetworks: [`${k.ipv4}/32`, `${k.ipv6}/128`],
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      serviceAccountName: 'sa1',
+      hostname: 'k0',
+    });
+    expect((await cni(delEnv(k), conf())).code).toBe(0);
+    expect(await store.get('WorkloadEndpoint', 'k', NS)).toBeUndefined();
+  });
+
   it('CHECK passes on an intact pod and fails with 104 naming what is wrong, 3 for an unknown container', async () => {
     const env: CniEnv = { command: 'CHECK', containerId: a.containerId, netns: a.netns, ifname: 'eth0', args: args('a') };
     const good = await cni(env, conf({ prevResult: a.result }));
