@@ -547,25 +547,62 @@ export class BgpSession extends EventEmitter {
     }
   }
 
-  private inOpenSent(ev: FsmEvent): void {
-    const conn = this.conn!;
+  /**
+   * The events OpenSent, OpenConfirm and Established handle alike (§8.2.2): starts are ignored;
+   * stops, BFD Down, Hold Timer expiry and header/OPEN errors send a NOTIFICATION and go to
+   * Idle; a received NOTIFICATION goes to Idle. `established` says whether the peer's routes may
+   * be kept as stale (there are none before Established). Returns false for the events each
+   * state handles itself.
+   */
+  private inConnectedState(ev: FsmEvent, conn: Conn, established: boolean): boolean {
+    // RFC 8538 §4 (updating RFC 4724): with the N bit on both sides, a NOTIFICATION other than
+    // Hard Reset, sent or received, and an expired Hold Timer are graceful restarts; without it
+    // the peer is gone and its routes go now.
+    const nBit = established && !!this.neg?.notificationGr;
     switch (ev.type) {
       case 'ManualStart':
       case 'AutomaticStart':
-        return;
+        return true;
       case 'ManualStop':
         this.notifyAndDrop(conn, this.ceaseFor(CeaseSubcode.ADMIN_SHUTDOWN, ev.message));
         this.counters.connectRetryCounter = 0;
-        return this.goIdle('stop', { autoRestart: false });
+        this.goIdle('stop', { autoRestart: false });
+        return true;
       case 'AutomaticStop':
         this.notifyAndDrop(conn, this.ceaseFor(ev.subcode, ev.message, ev.data));
-        return this.goIdle(ev.reason, { autoRestart: this.adminUp });
+        // A max-prefix stop (only in Established) restarts only if a restart time is set.
+        this.goIdle(ev.reason, { autoRestart: this.adminUp && (ev.reason !== 'max-prefix' || this.cfg.maxPrefixRestartTime > 0) });
+        return true;
       case 'BfdDown':
         this.notifyAndDrop(conn, { code: ErrCode.CEASE, subcode: CeaseSubcode.BFD_DOWN });
-        return this.goIdle('bfd-down', { autoRestart: true, failure: true });
+        this.goIdle('bfd-down', { autoRestart: true, failure: true, keepStale: established && ev.graceful && this.neg?.gracefulRestart != null });
+        return true;
       case 'HoldTimerExpires':
         this.notifyAndDrop(conn, { code: ErrCode.HOLD_TIMER_EXPIRED, subcode: 0 });
-        return this.goIdle('hold-timer-expired', { autoRestart: true, failure: true });
+        this.goIdle('hold-timer-expired', { autoRestart: true, failure: true, keepStale: nBit });
+        return true;
+      case 'BGPHeaderErr':
+      case 'BGPOpenMsgErr':
+        this.notifyAndDrop(conn, ev.error);
+        this.goIdle(ev.type === 'BGPHeaderErr' ? 'header-error' : 'open-error', { autoRestart: true, failure: true, keepStale: nBit });
+        return true;
+      case 'NotifMsgVerErr':
+      case 'NotifMsg': {
+        this.noteReceived(ev.notification);
+        const n = ev.notification;
+        const hard = n.code === ErrCode.CEASE && n.subcode === CeaseSubcode.HARD_RESET;
+        this.goIdle('notification-received', { autoRestart: true, failure: true, keepStale: nBit && !hard });
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  private inOpenSent(ev: FsmEvent): void {
+    const conn = this.conn!;
+    if (this.inConnectedState(ev, conn, false)) return;
+    switch (ev.type) {
       case 'TcpConnectionFails':
         // §8.2.2 OpenSent: close, restart the ConnectRetryTimer, listen, to Active.
         this.dropConn();
@@ -585,17 +622,9 @@ export class BgpSession extends EventEmitter {
         this.cancelTimer('connectRetryTimer');
         this.acceptOpen(conn, ev.open);
         return this.transition('OpenSent', 'OpenConfirm', 'open-received');
-      case 'BGPHeaderErr':
-      case 'BGPOpenMsgErr':
-        this.notifyAndDrop(conn, ev.error);
-        return this.goIdle(ev.type === 'BGPHeaderErr' ? 'header-error' : 'open-error', { autoRestart: true, failure: true });
       case 'OpenCollisionDump':
         this.notifyAndDrop(conn, { code: ErrCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION });
         return this.goIdle('collision', { autoRestart: true });
-      case 'NotifMsgVerErr':
-      case 'NotifMsg':
-        this.noteReceived(ev.notification);
-        return this.goIdle('notification-received', { autoRestart: true, failure: true });
       default:
         // RFC 6608 subcode 1: unexpected message in OpenSent.
         return this.fsmErrorIdle('OpenSent', 1);
@@ -604,36 +633,13 @@ export class BgpSession extends EventEmitter {
 
   private inOpenConfirm(ev: FsmEvent): void {
     const conn = this.conn!;
+    if (this.inConnectedState(ev, conn, false)) return;
     switch (ev.type) {
-      case 'ManualStart':
-      case 'AutomaticStart':
-        return;
-      case 'ManualStop':
-        this.notifyAndDrop(conn, this.ceaseFor(CeaseSubcode.ADMIN_SHUTDOWN, ev.message));
-        this.counters.connectRetryCounter = 0;
-        return this.goIdle('stop', { autoRestart: false });
-      case 'AutomaticStop':
-        this.notifyAndDrop(conn, this.ceaseFor(ev.subcode, ev.message, ev.data));
-        return this.goIdle(ev.reason, { autoRestart: this.adminUp });
-      case 'BfdDown':
-        this.notifyAndDrop(conn, { code: ErrCode.CEASE, subcode: CeaseSubcode.BFD_DOWN });
-        return this.goIdle('bfd-down', { autoRestart: true, failure: true });
-      case 'HoldTimerExpires':
-        this.notifyAndDrop(conn, { code: ErrCode.HOLD_TIMER_EXPIRED, subcode: 0 });
-        return this.goIdle('hold-timer-expired', { autoRestart: true, failure: true });
       case 'KeepaliveTimerExpires':
         return this.sendKeepalive();
       case 'TcpConnectionFails':
         this.noteLocal('TCP connection closed in OpenConfirm');
         return this.goIdle('tcp-closed', { autoRestart: true, failure: true });
-      case 'NotifMsgVerErr':
-      case 'NotifMsg':
-        this.noteReceived(ev.notification);
-        return this.goIdle('notification-received', { autoRestart: true, failure: true });
-      case 'BGPHeaderErr':
-      case 'BGPOpenMsgErr':
-        this.notifyAndDrop(conn, ev.error);
-        return this.goIdle(ev.type === 'BGPHeaderErr' ? 'header-error' : 'open-error', { autoRestart: true, failure: true });
       case 'OpenCollisionDump':
         this.notifyAndDrop(conn, { code: ErrCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION });
         return this.goIdle('collision', { autoRestart: true });
@@ -648,39 +654,14 @@ export class BgpSession extends EventEmitter {
 
   private inEstablished(ev: FsmEvent): void {
     const conn = this.conn!;
+    if (this.inConnectedState(ev, conn, true)) return;
     switch (ev.type) {
-      case 'ManualStart':
-      case 'AutomaticStart':
-        return;
-      case 'ManualStop':
-        this.notifyAndDrop(conn, this.ceaseFor(CeaseSubcode.ADMIN_SHUTDOWN, ev.message));
-        this.counters.connectRetryCounter = 0;
-        return this.goIdle('stop', { autoRestart: false });
-      case 'AutomaticStop':
-        this.notifyAndDrop(conn, this.ceaseFor(ev.subcode, ev.message, ev.data));
-        return this.goIdle(ev.reason, { autoRestart: this.adminUp && (ev.reason !== 'max-prefix' || this.cfg.maxPrefixRestartTime > 0) });
-      case 'BfdDown':
-        this.notifyAndDrop(conn, { code: ErrCode.CEASE, subcode: CeaseSubcode.BFD_DOWN });
-        return this.goIdle('bfd-down', { autoRestart: true, failure: true, keepStale: ev.graceful && this.neg?.gracefulRestart != null });
-      case 'HoldTimerExpires':
-        this.notifyAndDrop(conn, { code: ErrCode.HOLD_TIMER_EXPIRED, subcode: 0 });
-        // RFC 8538 §4 (updating RFC 4724): an expired Hold Timer is a graceful restart only
-        // when both sides set the N bit; otherwise the peer is gone and its routes go now.
-        return this.goIdle('hold-timer-expired', { autoRestart: true, failure: true, keepStale: !!this.neg?.notificationGr });
       case 'KeepaliveTimerExpires':
         return this.sendKeepalive();
       case 'TcpConnectionFails':
         this.noteLocal('TCP connection closed in Established');
         // RFC 4724 §4.2: the helper keeps the routes of a peer that announced graceful restart.
         return this.goIdle('tcp-closed', { autoRestart: true, failure: true, keepStale: this.neg?.gracefulRestart != null });
-      case 'NotifMsgVerErr':
-      case 'NotifMsg': {
-        this.noteReceived(ev.notification);
-        const n = ev.notification;
-        const hard = n.code === ErrCode.CEASE && n.subcode === CeaseSubcode.HARD_RESET;
-        // RFC 8538 §4: with the N bit, a NOTIFICATION other than Hard Reset is a graceful restart.
-        return this.goIdle('notification-received', { autoRestart: true, failure: true, keepStale: !!this.neg?.notificationGr && !hard });
-      }
       case 'KeepAliveMsg':
         return this.restartHold();
       case 'UpdateMsg':
@@ -692,10 +673,6 @@ export class BgpSession extends EventEmitter {
       case 'RouteRefreshMsg':
         this.restartHold();
         return this.onRouteRefresh(ev.afi, ev.safi, ev.subtype);
-      case 'BGPHeaderErr':
-      case 'BGPOpenMsgErr':
-        this.notifyAndDrop(conn, ev.error);
-        return this.goIdle(ev.type === 'BGPHeaderErr' ? 'header-error' : 'open-error', { autoRestart: true, failure: true, keepStale: !!this.neg?.notificationGr });
       default:
         // RFC 6608 subcode 3: unexpected message in Established (an OPEN, a timer that must not run).
         return this.fsmErrorIdle('Established', 3);
