@@ -23,26 +23,19 @@ import type { AgentClient } from '../src/proto/gen/tern/agent/v1/Agent.js';
 import type { NodeStatus__Output } from '../src/proto/gen/tern/agent/v1/NodeStatus.js';
 import { agentProto } from '../src/proto/load.js';
 import { encodeStored, validateResource, type Resource } from '../src/resources/index.js';
+import { arg, BENCH_NODE, benchIface, endpointDoc, ip4, N_NS, pct, policyDoc } from './world.js';
 
 const strArg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const N_LOCAL = arg('local', 1000);
 const N_REMOTE = arg('remote', 10000);
 const N_POL = arg('policies', 2000);
 const N_INC = arg('pods', 200);
-const N_NS = 50;
-const APPS = 10;
-const NODE = 'bench';
+const NODE = BENCH_NODE;
 const keys = new Keys('/tern/');
-
-const ip4 = (i: number): string => `10.${40 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-const iface = (i: number): string => `b${i.toString(16)}`;
+const iface = benchIface;
 
 function res(doc: unknown): Resource {
   const r = validateResource(doc);
@@ -50,37 +43,8 @@ function res(doc: unknown): Resource {
   return r.value;
 }
 
-function endpoint(i: number, local: boolean): Resource {
-  return res({
-    apiVersion: 'tern.dev/v1',
-    kind: 'WorkloadEndpoint',
-    metadata: { name: `p${i}`, namespace: `ns${i % N_NS}`, labels: { app: `app${Math.floor(i / N_NS) % APPS}`, tier: `t${i % 3}` } },
-    spec: {
-      node: local ? NODE : `n${i % 100}`,
-      ...(local ? { interfaceName: iface(i) } : {}),
-      ipNetworks: [`${ip4(i)}/32`],
-      ports: [{ name: 'http', port: 8000 + (i % 3), protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }],
-    },
-  });
-}
-
-function policy(j: number): Resource {
-  const k = Math.floor(j / N_NS);
-  const app = `app${k % APPS}`;
-  const peerApp = `app${(k + 1) % APPS}`;
-  const kind = k % 5;
-  const spec =
-    kind === 0
-      ? { podSelector: { matchLabels: { app } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: peerApp } } }], ports: [{ port: 80 }, { port: 443 }] }] }
-      : kind === 1
-        ? { podSelector: { matchLabels: { app } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${j % 7}` } }, podSelector: { matchLabels: { tier: `t${j % 3}` } } }], ports: [{ port: 'http' }] }] }
-        : kind === 2
-          ? { podSelector: { matchLabels: { app, tier: `t${j % 3}` } }, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: [`10.${40 + (j % 4)}.0.0/16`] } }] }] }
-          : kind === 3
-            ? { podSelector: { matchLabels: { app } }, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: peerApp } } }], ports: [{ port: 'dns', protocol: 'UDP' }, { port: 8000, endPort: 8002 }] }] }
-            : { podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: [app, peerApp] }] }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${j % 7}` } } }] }] };
-  return res({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: `pol${j}`, namespace: `ns${j % N_NS}` }, spec });
-}
+const endpoint = (i: number, local: boolean): Resource => res(endpointDoc(i, { local }));
+const policy = (j: number): Resource => res(policyDoc(j));
 
 async function putAll(client: Etcd3, kvs: [string, string][]): Promise<void> {
   // etcd's default --max-txn-ops is 128.
@@ -108,10 +72,6 @@ function monitor(cmd: string, args: string[], onLine: (line: string, t: number) 
   return p;
 }
 
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 
 async function main(): Promise<void> {
   const lab = await Lab.create();

@@ -11,54 +11,18 @@ import { PolicyEngine } from '../src/agent/policy/engine.js';
 import type { PolicyUpdate } from '../src/agent/policy/inputs.js';
 import type { DesiredState } from '../src/agent/policy/model.js';
 import { renderDiff } from '../src/agent/policy/render.js';
+import { arg, BENCH_NODE, endpointDoc, N_NS, pct, policyDoc } from './world.js';
 import { NamespaceSchema, NetworkPolicySchema, WorkloadEndpointSchema, type Namespace, type NetworkPolicy, type WorkloadEndpoint } from '../src/resources/index.js';
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const N_LOCAL = arg('local', 1000);
 const N_REMOTE = arg('remote', 10000);
 const N_POL = arg('policies', 2000);
 const N_INC = arg('pods', 200);
 const N_FULL = arg('full-samples', 5);
-const N_NS = 50;
-const APPS = 10;
-const NODE = 'bench';
+const NODE = BENCH_NODE;
 
-const ip4 = (i: number): string => `10.${40 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-
-function endpoint(i: number, local: boolean): WorkloadEndpoint {
-  return WorkloadEndpointSchema.parse({
-    apiVersion: 'tern.dev/v1',
-    kind: 'WorkloadEndpoint',
-    metadata: { name: `p${i}`, namespace: `ns${i % N_NS}`, labels: { app: `app${Math.floor(i / N_NS) % APPS}`, tier: `t${i % 3}` } },
-    spec: {
-      node: local ? NODE : `n${i % 100}`,
-      ...(local ? { interfaceName: `b${i.toString(16)}` } : {}),
-      ipNetworks: [`${ip4(i)}/32`],
-      ports: [{ name: 'http', port: 8000 + (i % 3), protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }],
-    },
-  });
-}
-
-function policy(j: number, variant = 0): NetworkPolicy {
-  const k = Math.floor(j / N_NS);
-  const app = `app${k % APPS}`;
-  const peerApp = `app${(k + 1 + variant) % APPS}`;
-  const kind = k % 5;
-  const spec =
-    kind === 0
-      ? { podSelector: { matchLabels: { app } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: peerApp } } }], ports: [{ port: 80 }, { port: 443 }] }] }
-      : kind === 1
-        ? { podSelector: { matchLabels: { app } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${j % 7}` } }, podSelector: { matchLabels: { tier: `t${j % 3}` } } }], ports: [{ port: 'http' }] }] }
-        : kind === 2
-          ? { podSelector: { matchLabels: { app, tier: `t${j % 3}` } }, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: [`10.${40 + (j % 4)}.0.0/16`] } }] }] }
-          : kind === 3
-            ? { podSelector: { matchLabels: { app } }, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: peerApp } } }], ports: [{ port: 'dns', protocol: 'UDP' }, { port: 8000, endPort: 8002 }] }] }
-            : { podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: [app, peerApp] }] }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${j % 7}` } } }] }] };
-  return NetworkPolicySchema.parse({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: `pol${j}`, namespace: `ns${j % N_NS}` }, spec });
-}
+const endpoint = (i: number, local: boolean): WorkloadEndpoint => WorkloadEndpointSchema.parse(endpointDoc(i, { local }));
+const policy = (j: number, variant = 0): NetworkPolicy => NetworkPolicySchema.parse(policyDoc(j, variant));
 
 const gc = (globalThis as { gc?: () => void }).gc;
 function heap(): number {
@@ -66,10 +30,6 @@ function heap(): number {
   gc?.();
   return process.memoryUsage().heapUsed;
 }
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 const f1 = (x: number): string => x.toFixed(1);
 const kib = (bytes: number, n: number): string => `${(bytes / n / 1024).toFixed(2)} KiB`;
 

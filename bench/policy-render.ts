@@ -12,54 +12,15 @@ import { nftApply } from '../src/agent/policy/nft.js';
 import { buildTable, renderDiff, renderFull, ruleCount } from '../src/agent/policy/render.js';
 import { Lab } from '../src/lab/netns.js';
 import { NamespaceSchema, NetworkPolicySchema, WorkloadEndpointSchema, type NetworkPolicy, type WorkloadEndpoint } from '../src/resources/index.js';
+import { arg, endpointDoc, N_NS, policyDoc } from './world.js';
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const N_LOCAL = arg('endpoints', 1000);
 const N_POL = arg('policies', 2000);
 const N_REMOTE = arg('remote', 4000);
 const N_NEW = arg('new', 10);
-const N_NS = 50;
-const APPS = 10;
 
-const ip4 = (i: number): string => `10.${40 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-const ip6 = (i: number): string => `fd00:40::${i.toString(16)}`;
-
-function endpoint(i: number, local: boolean): WorkloadEndpoint {
-  return WorkloadEndpointSchema.parse({
-    apiVersion: 'tern.dev/v1',
-    kind: 'WorkloadEndpoint',
-    metadata: { name: `p${i}`, namespace: `ns${i % N_NS}`, labels: { app: `app${Math.floor(i / N_NS) % APPS}`, tier: `t${i % 3}` } },
-    spec: {
-      node: local ? 'bench' : `n${i % 100}`,
-      ...(local ? { interfaceName: `b${i.toString(16)}` } : {}),
-      ipNetworks: [`${ip4(i)}/32`, `${ip6(i)}/128`],
-      ports: [{ name: 'http', port: 8000 + (i % 3), protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }],
-    },
-  });
-}
-
-function policy(j: number, variant = 0): NetworkPolicy {
-  // Policy j lives in namespace j % 50; spreading app and kind by j / 50 gives every
-  // namespace every kind of policy and every app a few policies.
-  const k = Math.floor(j / N_NS);
-  const app = `app${k % APPS}`;
-  const peerApp = `app${(k + 1 + variant) % APPS}`;
-  const kind = k % 5;
-  const spec =
-    kind === 0
-      ? { podSelector: { matchLabels: { app } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: peerApp } } }], ports: [{ port: 80 }, { port: 443 }] }] }
-      : kind === 1
-        ? { podSelector: { matchLabels: { app } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${j % 7}` } }, podSelector: { matchLabels: { tier: `t${j % 3}` } } }], ports: [{ port: 'http' }] }] }
-        : kind === 2
-          ? { podSelector: { matchLabels: { app, tier: `t${j % 3}` } }, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: [`10.${40 + (j % 4)}.0.0/16`] } }] }] }
-          : kind === 3
-            ? { podSelector: { matchLabels: { app } }, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: peerApp } } }], ports: [{ port: 'dns', protocol: 'UDP' }, { port: 8000, endPort: 8002 }] }] }
-            : { podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: [app, peerApp] }] }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${j % 7}` } } }] }] };
-  return NetworkPolicySchema.parse({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: `pol${j}`, namespace: `ns${j % N_NS}` }, spec });
-}
+const endpoint = (i: number, local: boolean): WorkloadEndpoint => WorkloadEndpointSchema.parse(endpointDoc(i, { local, dualStack: true }));
+const policy = (j: number, variant = 0): NetworkPolicy => NetworkPolicySchema.parse(policyDoc(j, variant));
 
 function ms(t0: number): string {
   return `${(performance.now() - t0).toFixed(0)} ms`;
