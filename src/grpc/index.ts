@@ -72,6 +72,16 @@ export async function startGrpcServer(cfg: GrpcListenConfig, register: (s: grpc.
   return started;
 }
 
+/**
+ * Bounds the text of an error status. Details travel in the grpc-message trailer, and a message
+ * that quotes a huge request field (a 200 KB "prefix") overflows the client's HTTP/2 header
+ * list limit: the client never sees the status and waits for its deadline instead.
+ */
+export const MAX_STATUS_DETAILS = 1024;
+export function statusDetails(msg: string): string {
+  return msg.length <= MAX_STATUS_DETAILS ? msg : `${msg.slice(0, MAX_STATUS_DETAILS)}... (${msg.length - MAX_STATUS_DETAILS} more characters)`;
+}
+
 /** The gRPC target for a client: a unix socket path or host:port. */
 export function grpcTarget(address: string): string {
   return address.startsWith('/') ? `unix:${address}` : address;

@@ -11,16 +11,17 @@ import type { PeerState } from '../../proto/gen/tern/bgp/v1/PeerState.js';
 import type { Route } from '../../proto/gen/tern/bgp/v1/Route.js';
 import type { BestPathEvent, RouteView } from '../rib/index.js';
 import { familyName } from '../session/config.js';
-import { formatCommunity, formatExtendedCommunity, type Capability, type PathAttribute } from '../wire/index.js';
+import { formatCommunity, formatExtendedCommunity, prefix as parsePrefix, type Capability, type PathAttribute } from '../wire/index.js';
 import { bfdOf, OriginateSchema, PeerSchema, type PeerSpec } from './config.js';
 import type { PathInput, PeerEntry, PeerEvent, ReloadResult, Speaker } from './speaker.js';
 import { formatIssues } from '../../config/index.js';
 import { TernError } from '../../errors/index.js';
+import { statusDetails } from '../../grpc/index.js';
 
 const ORIGINS = ['igp', 'egp', 'incomplete'];
 
 function statusOf(e: unknown): grpc.StatusObject {
-  const msg = (e as Error)?.message ?? String(e);
+  const msg = statusDetails((e as Error)?.message ?? String(e));
   if (isTernError(e)) {
     const code =
       e.code === 'TERN_ERR_NOT_FOUND' ? grpc.status.NOT_FOUND
@@ -287,6 +288,14 @@ export function bgpHandlers(sp: Speaker, hooks: ServiceHooks): BgpHandlers {
       const prefix = req.prefix || undefined;
       const out: Route[] = [];
       try {
+        // A malformed prefix is the caller's mistake, not an internal error of the RIB lookup.
+        if (prefix !== undefined) {
+          try {
+            parsePrefix(prefix);
+          } catch (e) {
+            throw new TernError('TERN_ERR_VALIDATION', (e as Error).message, { field: 'prefix' });
+          }
+        }
         if (req.table === 'LOC_RIB' || req.table === 'ADJ_RIB_IN') {
           let peerId: number | undefined;
           if (req.table === 'ADJ_RIB_IN') {

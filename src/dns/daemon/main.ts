@@ -7,7 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type * as grpc from '@grpc/grpc-js';
 import type { DaemonContext, RunningDaemon } from '../../daemon/run.js';
 import { statusHandler } from '../../daemon/status.js';
-import { startGrpcServer } from '../../grpc/index.js';
+import { startGrpcServer, statusDetails } from '../../grpc/index.js';
 import { initLogger, type Logger } from '../../log/index.js';
 import { startOpsServer } from '../../ops/http.js';
 import type { LookupRequest__Output } from '../../proto/gen/tern/dns/v1/LookupRequest.js';
@@ -157,7 +157,7 @@ export async function startDnsd(cfg: DnsdConfig, ctx: DaemonContext): Promise<Ru
       Lookup: ((call, cb) => {
         backend.lookup(call.request.name, call.request.type || 'A').then(
           (r) => cb(null, r satisfies LookupResponse),
-          (e: Error) => cb({ code: 3, message: e.message, name: 'Lookup', details: e.message } as grpc.ServiceError),
+          (e: Error) => cb({ code: 3, message: statusDetails(e.message), name: 'Lookup', details: statusDetails(e.message) } as grpc.ServiceError),
         );
       }) as grpc.handleUnaryCall<LookupRequest__Output, LookupResponse>,
     });

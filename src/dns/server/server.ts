@@ -137,11 +137,18 @@ export class DnsServer {
     const client = sock.remoteAddress;
     let pending: Buffer | undefined;
     let waitingDrain = false;
-    sock.setTimeout(this.idleMs, () => sock.destroy());
-    sock.on('close', () => this.conns.delete(sock));
+    // RFC 7766 §6.2.3 idle timeout, restarted only by a complete query: socket inactivity
+    // (setTimeout) would be reset by every octet, and a client trickling one octet of a query
+    // that never completes would hold its connection, and with enough of them every slot.
+    const idle = setTimeout(() => sock.destroy(), this.idleMs);
+    sock.on('close', () => {
+      clearTimeout(idle);
+      this.conns.delete(sock);
+    });
     sock.on('error', () => sock.destroy());
     const write = (res: Buffer): void => {
       if (sock.destroyed) return;
+      idle.refresh();
       const framed = Buffer.allocUnsafe(res.length + 2);
       framed.writeUInt16BE(res.length, 0);
       framed.set(res, 2);
@@ -172,6 +179,7 @@ export class DnsServer {
         if (res instanceof Uint8Array) write(res);
         else res.then((b) => (b ? write(b) : sock.destroy()), () => sock.destroy());
       }
+      if (off > 0) idle.refresh();
       if (off === buf.length) pending = undefined;
       else {
         // Keep only the partial frame; copy so a large chunk is not pinned by a small tail.
