@@ -15,30 +15,15 @@ import {
 } from '../src/bgp/wire/index.js';
 import * as F from '../test/bgp/wire/fixtures.js';
 import { CORPUS } from '../test/bgp/wire/corpus/cases.js';
+import { Rng } from '../test/robustness/generators.js';
+import { numberArg, seedArg } from './args.js';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v < 0) {
-    console.error(`--${name} needs a non-negative number`);
-    process.exit(2);
-  }
-  return v;
-}
 
-const iterations = arg('iterations', 1_000_000);
-const seed = arg('seed', Date.now() % 0x7fffffff) >>> 0;
+const iterations = numberArg('iterations', 1_000_000);
+const seed = seedArg();
+const rng = new Rng(seed);
 
-// mulberry32: small, fast and reproducible from the printed seed.
-let state = seed || 1;
-function rand(): number {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const rand = (): number => rng.next();
 const pick = (n: number): number => Math.floor(rand() * n);
 
 const CONTEXTS: WireContext[] = [

@@ -18,23 +18,14 @@ import {
   tcpQuery, udpQuery, type BgpTarget, type Counts,
 } from '../test/robustness/attacks.js';
 import { Rng } from '../test/robustness/generators.js';
+import { numberArg, seedArg } from './args.js';
 import {
   Daemon, createNetns, deleteNetns, getStatus, httpGet, methods, probeInNetns, removeDir, tempDir, typedClient, waitServing,
 } from '../test/robustness/harness.js';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v < 0) {
-    console.error(`--${name} needs a non-negative number`);
-    process.exit(2);
-  }
-  return v;
-}
 
-const seconds = arg('seconds', 60);
-const seed = arg('seed', Date.now() % 0x7fffffff) >>> 0;
+const seconds = numberArg('seconds', 60);
+const seed = seedArg();
 const withAgent = !process.argv.includes('--no-agent');
 const rng = new Rng(seed);
 

@@ -8,31 +8,13 @@ import {
   CLASSIC_UDP_SIZE, DEFAULT_EDNS_BUFFER, QueryStatus, RRType, decodeMessage, encodeQuery, newParsedQuery, parseQuery,
 } from '../src/dns/wire/index.js';
 import { clusterFixture, service } from '../test/dns/fixtures.js';
+import { Rng } from '../test/robustness/generators.js';
+import { numberArg, seedArg } from './args.js';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v < 0) {
-    console.error(`${name} needs a non-negative number`);
-    process.exit(2);
-  }
-  return v;
-}
-
-const iterations = arg('--iterations', 200_000);
-let seed = arg('--seed', Date.now() % 2 ** 31) >>> 0 || 1;
-const startSeed = seed;
-
-function rnd(): number {
-  // xorshift32: reproducible from --seed.
-  seed ^= seed << 13;
-  seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  seed >>>= 0;
-  return seed;
-}
+const iterations = numberArg('iterations', 200_000);
+const startSeed = seedArg();
+const rng = new Rng(startSeed);
+const rnd = (): number => rng.int(0x100000000);
 const below = (n: number): number => rnd() % n;
 const pick = <T>(a: readonly T[]): T => a[below(a.length)]!;
 
