@@ -4,7 +4,6 @@
 // WorkloadEndpoint), a resolv.conf pointing at the cluster DNS, and the echo server started
 // inside. EndpointSlices are written from the pods here: the lab is its own endpoints
 // controller, as nothing else in the project computes them from pods.
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
@@ -12,6 +11,7 @@ import { Store } from '../datastore/store.js';
 import { Keys } from '../datastore/keys.js';
 import { TernError } from '../errors/index.js';
 import { matchLabelSelector } from '../resources/meta.js';
+import { runIn } from './exec.js';
 import { binPath, CNI_NETWORK, echoScript, type LabRun, type PodRecord } from './cluster.js';
 
 export interface PodSpec {
@@ -32,33 +32,25 @@ export function cniConf(agentSocket: string): string {
   return JSON.stringify({ cniVersion: '1.1.0', name: CNI_NETWORK, type: 'tern-cni', agentSocket });
 }
 
+/**
+ * Execs a CNI plugin inside the node's namespace as a runtime does: CNI_* variables in the
+ * environment, the network configuration on stdin, the result (or error object) on stdout.
+ */
+export async function execPlugin(nodeNetns: string, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, stdin: string, timeoutMs = 60_000): Promise<CniRun> {
+  const r = await runIn(nodeNetns, cmd, args, { input: stdin, env, timeoutMs, allowFail: true });
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr, json };
+}
+
 /** Execs tern-cni inside the node's namespace as a runtime would. */
 export function execCni(nodeNetns: string, env: Record<string, string>, stdin: string, timeoutMs = 60_000): Promise<CniRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', nodeNetns, process.execPath, binPath('tern-cni')], {
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', CNI_PATH: '/usr/lib/cni', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(stdin);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      const stdout = Buffer.concat(out).toString();
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined;
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, stdout, stderr: Buffer.concat(err).toString(), json });
-    });
-  });
+  const e = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', CNI_PATH: '/usr/lib/cni', ...env };
+  return execPlugin(nodeNetns, process.execPath, [binPath('tern-cni')], e, stdin, timeoutMs);
 }
 
 const podNsLocal = (name: string): string => `p-${name}`;

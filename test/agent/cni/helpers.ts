@@ -1,12 +1,12 @@
 // A node of the lab running the real tern-agentd, pod namespaces made as a runtime makes them
 // (`ip netns add`), and the real tern-cni binary (plus Debian's reference plugins) exec'd
 // inside the node's namespace with CNI_* variables and stdin, as a runtime does.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ipBatch, ipLine, runIn } from '../../../src/lab/exec.js';
 import type { Host, Lab } from '../../../src/lab/netns.js';
 import { onExitCleanup, type ManagedProcess } from '../../../src/lab/process.js';
+import { execPlugin as execInNode, type CniRun } from '../../../src/lab/pods.js';
 import { ipBatchSync } from '../../../src/lab/exec.js';
 
 export const ROOT = process.cwd();
@@ -14,12 +14,7 @@ export const CNI_BIN = join(ROOT, 'dist/daemons/tern-cni.js');
 export const AGENTD_BIN = join(ROOT, 'dist/daemons/tern-agentd.js');
 export const REF_PLUGINS = '/usr/lib/cni';
 
-export interface PluginRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  json: Record<string, unknown> | undefined;
-}
+export type PluginRun = CniRun;
 
 export interface CniEnv {
   command: 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS' | 'VERSION';
@@ -37,28 +32,7 @@ export function execPlugin(nodeNs: string, type: string, env: CniEnv, stdin: str
   if (env.netns !== undefined) e.CNI_NETNS = env.netns;
   if (env.ifname !== undefined) e.CNI_IFNAME = env.ifname;
   if (env.args !== undefined) e.CNI_ARGS = env.args;
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', nodeNs, cmd, ...args], { env: e, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(stdin);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      const stdout = Buffer.concat(out).toString();
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined;
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, stdout, stderr: Buffer.concat(err).toString(), json });
-    });
-  });
+  return execInNode(nodeNs, cmd, args, e, stdin);
 }
 
 /**
