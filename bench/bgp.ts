@@ -66,6 +66,22 @@ async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = TIM
   }
 }
 
+/**
+ * Polls a receiver's prefix count from t0 (Established) until it holds `total`: seconds until
+ * 99.9 % were in and until all were.
+ */
+async function converge(what: string, t0: number, total: number, count: () => Promise<number>, everyMs = 50): Promise<{ seconds999: number; seconds: number }> {
+  let done = 0;
+  let near = 0;
+  await waitFor(what, async () => {
+    const n = await count();
+    done = Date.now();
+    if (near === 0 && n >= 0.999 * total) near = done;
+    return n >= total;
+  }, TIMEOUT_MS, everyMs);
+  return { seconds999: (near - t0) / 1000, seconds: (done - t0) / 1000 };
+}
+
 interface Result {
   name: string;
   /** Until 99.9 % of the prefixes are in (the BIRD sender holds back a last few hundred for ~3 s). */
@@ -187,17 +203,13 @@ protocol bgp bgp6 {
       await waitFor('tern-bgpd up', () => stats().then(() => true, () => false), 30_000);
       await this.enableSender(v6 > 0);
       const t0 = await this.establishedAt(v6 > 0);
-      let done = 0;
-      let near = 0;
-      await waitFor('tern-bgpd has every prefix', async () => {
+      const t = await converge('tern-bgpd has every prefix', t0, v4 + v6, async () => {
         const s = await stats();
-        done = Date.now();
-        if (near === 0 && s.locRibIpv4Prefixes + s.locRibIpv6Prefixes >= 0.999 * (v4 + v6)) near = done;
-        if (process.env.BENCH_TRACE) log(`  +${done - t0} ms: ${s.locRibIpv4Prefixes} v4, ${s.locRibIpv6Prefixes} v6, ${s.updatesReceived} updates`);
-        return s.locRibIpv4Prefixes >= v4 && s.locRibIpv6Prefixes >= v6;
+        if (process.env.BENCH_TRACE) log(`  +${Date.now() - t0} ms: ${s.locRibIpv4Prefixes} v4, ${s.locRibIpv6Prefixes} v6, ${s.updatesReceived} updates`);
+        return s.locRibIpv4Prefixes + s.locRibIpv6Prefixes;
       });
       const m = rss(p.pid);
-      return { name: 'tern-bgpd', seconds999: (near - t0) / 1000, seconds: (done - t0) / 1000, peakMb: m.peak, note: `RSS now ${m.now.toFixed(0)} MB` };
+      return { name: 'tern-bgpd', ...t, peakMb: m.peak, note: `RSS now ${m.now.toFixed(0)} MB` };
     } finally {
       c.close();
       await this.disableSender();
@@ -221,18 +233,14 @@ protocol bgp r6 { local ${this.recv.ipv6} as 65002; neighbor ${this.send.ipv6} a
       await waitFor('BIRD receiver up', async () => (await this.birdc(this.recv, sock, 'show', 'status')).includes('Daemon is up'), 30_000);
       await this.enableSender(v6 > 0);
       const t0 = await this.establishedAt(v6 > 0);
-      let done = 0;
-      let near = 0;
-      await waitFor('BIRD has every prefix', async () => {
+      const t = await converge('BIRD has every prefix', t0, v4 + v6, async () => {
         const a = await imported('r4');
         const b = v6 > 0 ? await imported('r6') : 0;
-        done = Date.now();
-        if (near === 0 && a + b >= 0.999 * (v4 + v6)) near = done;
-        if (process.env.BENCH_TRACE) log(`  +${done - t0} ms: ${a} v4, ${b} v6`);
-        return a >= v4 && b >= v6;
+        if (process.env.BENCH_TRACE) log(`  +${Date.now() - t0} ms: ${a} v4, ${b} v6`);
+        return a + b;
       });
       const m = rss(p.pid);
-      return { name: label, seconds999: (near - t0) / 1000, seconds: (done - t0) / 1000, peakMb: m.peak, note: `RSS now ${m.now.toFixed(0)} MB` };
+      return { name: label, ...t, peakMb: m.peak, note: `RSS now ${m.now.toFixed(0)} MB` };
     } finally {
       await this.disableSender();
       await p.stop('SIGTERM', 10_000);
@@ -273,17 +281,9 @@ protocol bgp r6 { local ${this.recv.ipv6} as 65002; neighbor ${this.send.ipv6} a
       await waitFor('GoBGP up', async () => (await this.lab.exec(this.recv, 'gobgp', ['-p', '50051', 'global'], { allowFail: true })).stdout.includes('AS'), 30_000);
       await this.enableSender(v6 > 0);
       const t0 = await this.establishedAt(v6 > 0);
-      let done = 0;
-      let near = 0;
-      await waitFor('GoBGP has every prefix', async () => {
-        const a = await count('ipv4');
-        const b = v6 > 0 ? await count('ipv6') : 0;
-        done = Date.now();
-        if (near === 0 && a + b >= 0.999 * (v4 + v6)) near = done;
-        return a >= v4 && b >= v6;
-      }, TIMEOUT_MS, 250);
+      const t = await converge('GoBGP has every prefix', t0, v4 + v6, async () => (await count('ipv4')) + (v6 > 0 ? await count('ipv6') : 0), 250);
       const m = rss(p.pid);
-      return { name: 'GoBGP', seconds999: (near - t0) / 1000, seconds: (done - t0) / 1000, peakMb: m.peak, note: `RSS now ${m.now.toFixed(0)} MB` };
+      return { name: 'GoBGP', ...t, peakMb: m.peak, note: `RSS now ${m.now.toFixed(0)} MB` };
     } finally {
       await this.disableSender();
       await p.stop('SIGTERM', 10_000);
@@ -319,16 +319,9 @@ protocol bgp fromtern { local ${this.send.fabricIp} as 65001; neighbor ${this.re
         if (s !== null) t0 = s;
         return s !== null;
       }, 60_000, 50);
-      let done = 0;
-      let near = 0;
-      await waitFor('BIRD has every prefix from tern-bgpd', async () => {
-        const n = await imported();
-        done = Date.now();
-        if (near === 0 && n >= 0.999 * v4) near = done;
-        return n >= v4;
-      });
+      const t = await converge('BIRD has every prefix from tern-bgpd', t0, v4, imported);
       const m = rss(tern.pid);
-      return { name: 'tern-bgpd → BIRD', seconds999: (near - t0) / 1000, seconds: (done - t0) / 1000, peakMb: m.peak, note: `sender peak RSS; start to Established ${((t0 - started) / 1000).toFixed(1)} s (origination included)` };
+      return { name: 'tern-bgpd → BIRD', ...t, peakMb: m.peak, note: `sender peak RSS; start to Established ${((t0 - started) / 1000).toFixed(1)} s (origination included)` };
     } finally {
       await tern.stop('SIGINT', 10_000);
       await bird.stop('SIGTERM', 10_000);
