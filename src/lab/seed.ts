@@ -131,8 +131,11 @@ const ns = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: {
 
 /**
  * The running lab's resources: BGPPeers to the reflectors (every node), Namespaces, Services of
- * each type (the cluster DNS one included) and a NetworkPolicy letting only the frontend, the
- * backend itself and the ToR reach the api pods, so guest → api is denied.
+ * each type (the cluster DNS one included; LoadBalancers with externalTrafficPolicy Cluster and
+ * Local) and a NetworkPolicy letting only the frontend, the backend itself and the ToR reach the
+ * api pods, so guest → api is denied. The ToR's ipBlock admits it to the pod IPs only: to the
+ * api ClusterIP its traffic is masqueraded to the node it enters at (sources outside the pod
+ * CIDRs are, as with kube-proxy's clusterCIDR) and no longer matches once forwarded.
  */
 export function clusterResources(o: { reflectors: Array<{ name: string; ip: string }>; asNumber: number; dnsHostIp: string; clusterDnsIp: string; torIp: string }): unknown[] {
   const svc = (namespace: string, name: string, spec: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec });
@@ -160,6 +163,18 @@ export function clusterResources(o: { reflectors: Array<{ name: string; ip: stri
     svc('backend', 'db', { type: 'ExternalName', externalName: 'db.example.org' }),
     svc('frontend', 'web', { type: 'NodePort', clusterIP: '10.96.2.10', selector: { app: 'web' }, ports: [{ ...http[0], nodePort: 30080 }] }),
     svc('frontend', 'web-lb', { type: 'LoadBalancer', clusterIP: '10.96.2.20', loadBalancerIP: '192.0.2.10', externalIPs: ['203.0.113.10'], selector: { app: 'web' }, ports: [{ ...http[0], nodePort: 30081 }] }),
+    // externalTrafficPolicy Local: only nodes with a web pod advertise its external and LB IPs,
+    // and the pod sees the outside client's own address (no SNAT), which the ToR rows check.
+    svc('frontend', 'web-local', {
+      type: 'LoadBalancer',
+      clusterIP: '10.96.2.30',
+      loadBalancerIP: '192.0.2.11',
+      externalIPs: ['203.0.113.11'],
+      externalTrafficPolicy: 'Local',
+      healthCheckNodePort: 30090,
+      selector: { app: 'web' },
+      ports: [{ ...http[0], nodePort: 30082 }],
+    }),
     {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',

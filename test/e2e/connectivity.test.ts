@@ -1,10 +1,12 @@
 // The whole lab end to end, connectivity: every pod reaches every other pod across nodes and
 // the server sees the client pod's own address (no NAT); pods resolve services by DNS name
 // through their resolv.conf; the ToR reaches every pod, learns the advertised service IPs
-// and reaches the cluster DNS IP; the NetworkPolicy allows and denies as declared.
+// and reaches the cluster DNS IP, a cluster IP, external and LoadBalancer IPs and node ports,
+// with the client address each pod saw as externalTrafficPolicy Cluster/Local require; the
+// NetworkPolicy allows and denies as declared.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LabRun } from '../../src/lab/cluster.js';
-import { connectivityMatrix, type Matrix } from '../../src/lab/matrix.js';
+import { connectivityMatrix, formatMatrix, probeFrom, TOR_SERVICE_PROBES, type Matrix, type TorServiceCell } from '../../src/lab/matrix.js';
 import { routes } from '../../src/lab/cluster.js';
 import { runIn } from '../../src/lab/exec.js';
 import { clusterReport } from '../../src/lab/cli.js';
@@ -71,6 +73,71 @@ describe('lab connectivity', () => {
     // And the nodes learned the ToR's external prefix: a pod pings the ToR's address in it.
     const r = await runIn(lab.pod('web-2').netns, 'ping', ['-c', '1', '-W', '2', '198.51.100.1'], { allowFail: true });
     expect(r.code).toBe(0);
+  });
+
+  it('the ToR reaches a cluster IP, external and LB IPs and node ports; pods see the ToR (Local, or Cluster on the entry node) or the entry node (SNAT)', async () => {
+    const torNs = lab.hostNetns('tor');
+    const torIp = lab.state.hosts.find((h) => h.name === 'tor')!.fabricIp;
+    const nodeIp = new Map(lab.cluster.nodes.map((n) => [n.name, n.fabricIp]));
+    const podNode = new Map(lab.cluster.pods.map((p) => [p.name, p.node]));
+    const web = lab.cluster.pods.filter((p) => p.labels.app === 'web').map((p) => p.name);
+    // Kubernetes semantics, stated here independently of the matrix's own verdict.
+    const check = (row: TorServiceCell, pod: string, client: string): 'local' | 'remote' => {
+      const what = `${row.service} ${row.via} ${row.target} (entry ${row.entry}): ${pod} saw ${client}`;
+      expect(web, what).toContain(pod);
+      const local = podNode.get(pod) === row.entry;
+      if (row.via === 'cluster-ip') expect(client, what).toBe(nodeIp.get(row.entry));
+      else if (row.policy === 'Local') {
+        expect(local, what).toBe(true);
+        expect(client, what).toBe(torIp);
+      } else expect(client, what).toBe(local ? torIp : nodeIp.get(row.entry));
+      return local ? 'local' : 'remote';
+    };
+
+    expect(m.torServices.map((r) => `${r.service} ${r.via}`)).toEqual(TOR_SERVICE_PROBES.map((p) => `${p.service} ${p.via}`));
+    const torRoutes = await routes(torNs, 'bird');
+    const seen = new Set<string>();
+    for (const r of m.torServices) {
+      expect(r.verdict, `${r.service} ${r.via} ${r.target}: ${r.detail}`).toBe('ok');
+      expect(r.attempts).toBeGreaterThan(0);
+      expect(r.answers.length).toBe(r.attempts);
+      const [ip, port] = r.target.split(':');
+      if (r.via === 'node-port') {
+        expect(ip).toBe(nodeIp.get(r.entry));
+        expect(Number(port)).toBeGreaterThanOrEqual(30000);
+      } else {
+        // The entry node is the one the ToR learned the address from (service /32s, or the
+        // advertised cluster range for a cluster IP).
+        const dst = r.via === 'cluster-ip' ? '10.96.0.0/12' : ip!;
+        const route = torRoutes.find((x) => x.dst === dst);
+        expect(route, `tor route ${dst}`).toBeDefined();
+        expect([route!.gateway, ...(route!.nexthops ?? []).map((h) => h.gateway)]).toContain(nodeIp.get(r.entry));
+      }
+      expect(r.policy).toBe(r.via === 'cluster-ip' ? '-' : r.service === 'frontend/web-local' ? 'Local' : 'Cluster');
+      for (const a of r.answers) {
+        const kind = check(r, a.pod, a.client);
+        if (r.policy === 'Cluster') seen.add(kind);
+      }
+    }
+    for (const ip of ['203.0.113.11', '192.0.2.11']) expect(torRoutes.map((x) => x.dst)).toContain(ip);
+
+    // externalTrafficPolicy Cluster picks an endpoint at random per connection: open more
+    // connections to the Cluster node port until both a node-local answer (client kept) and a
+    // remote one (SNAT to the entry node) were checked.
+    const np = m.torServices.find((r) => r.via === 'node-port' && r.policy === 'Cluster')!;
+    const [npIp, npPort] = np.target.split(':');
+    for (let round = 0; round < 5 && seen.size < 2; round++) {
+      const res = await probeFrom(torNs, Array.from({ length: 10 }, () => ({ kind: 'http' as const, target: npIp!, port: Number(npPort), timeoutMs: 2000 })));
+      for (const x of res) {
+        expect(x.ok, x.error).toBe(true);
+        seen.add(check(np, x.pod!, x.client!));
+      }
+    }
+    expect([...seen].sort()).toEqual(['local', 'remote']);
+
+    const text = formatMatrix(m, lab.cluster.pods).join('\n');
+    expect(text).toContain('tor → service');
+    expect(text).toMatch(/frontend\/web-local\s+LoadBalancer 192\.0\.2\.11:80\s+Local\s+node\d\s+ok\s+web-\d←tor/);
   });
 
   it('the NetworkPolicy: guest is denied while it exists and let in once it is deleted', async () => {
