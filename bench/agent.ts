@@ -170,6 +170,11 @@ async function main(): Promise<void> {
     const samplesFile = strArg('samples');
     if (samplesFile) writeFileSync(samplesFile, JSON.stringify(samples));
     const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    // RSS counts the node binary's text, shared by every Node process on the host (bgpd, agentd,
+    // the CNI plugin): the private figure (USS) is what this agent alone costs.
+    const rollup = readFileSync(`/proc/${agent.pid}/smaps_rollup`, 'utf8');
+    const kib = (f: string): number => Number(new RegExp(`^${f}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
+    const privKiB = kib('Private_Clean') + kib('Private_Dirty');
     const endpoints = N_LOCAL + N_INC + N_REMOTE;
 
     const rows: [string, string, string][] = [
@@ -179,6 +184,7 @@ async function main(): Promise<void> {
       ['incremental route: etcd put → ip monitor', `p50 / p99 over ${routeLat.length}`, `${pct(routeLat, 50).toFixed(1)} / ${pct(routeLat, 99).toFixed(1)} ms (target p99 < 20)`],
       ['incremental rules: etcd put → nft monitor', `p50 / p99 over ${nftLat.length} (${nftMissing} not seen)`, `${pct(nftLat, 50).toFixed(1)} / ${pct(nftLat, 99).toFixed(1)} ms (target p99 < 20)`],
       ['agentd RSS', `${endpoints} endpoints`, `${(rssKiB / 1024).toFixed(1)} MiB = ${((rssKiB * 1024) / endpoints / 1024).toFixed(2)} KiB/endpoint (target < 10)`],
+      ['agentd private memory (USS)', `${endpoints} endpoints`, `${(privKiB / 1024).toFixed(1)} MiB = ${((privKiB * 1024) / endpoints / 1024).toFixed(2)} KiB/endpoint (shared: ${((rssKiB - privKiB) / 1024).toFixed(1)} MiB)`],
       ['nftables rules', `${st.policies} policies`, `${st.nftRules}`],
       ['routes owned', `${st.localEndpoints} local endpoints`, `${st.routesOwned}`],
     ];
