@@ -53,8 +53,15 @@ export interface RibPort {
   update(peerId: number, scan: UpdateScan): { maxPrefixExceeded: boolean };
   /** End-of-RIB received for a family: stale routes of this peer in it are swept. */
   endOfRib(peerId: number, family: number): void;
-  /** ROUTE-REFRESH received: re-send this peer's whole Adj-RIB-Out for the family. */
-  routeRefresh(peerId: number, family: number): void;
+  /**
+   * ROUTE-REFRESH received: re-send this peer's whole Adj-RIB-Out for the family. `enhanced`
+   * (RFC 7313 negotiated): frame it with BoRR before and EoRR after, in the drained messages.
+   */
+  routeRefresh(peerId: number, family: number, enhanced: boolean): void;
+  /** RFC 7313 BoRR received: the peer's routes of the family are about to be sent again. */
+  refreshBegin(peerId: number, family: number): void;
+  /** RFC 7313 EoRR received: routes of the family not sent again since BoRR are withdrawn. */
+  refreshEnd(peerId: number, family: number): void;
   /**
    * Encoded messages (UPDATEs, End-of-RIB) for this peer, up to about maxBytes. Returns an empty
    * array when nothing is queued. Messages are complete BGP messages encoded with peer.sendCtx.

@@ -4,6 +4,7 @@ import type { PeerDescriptor } from '../peer.js';
 import type { PolicyChain, PolicyEdits, PolicyPrefix, RouteFacts } from '../policy/index.js';
 import {
   AS_TRANS,
+  IPV4_UNICAST,
   AsPathSegmentType,
   WellKnownCommunity,
   attributesLength,
@@ -25,7 +26,7 @@ export interface OutSet {
   key: string;
   /** Attributes without MP_REACH_NLRI (IPv4: with NEXT_HOP), encoded with the peer's sendCtx. */
   bytes: Uint8Array;
-  /** For MP_REACH_NLRI (IPv6). */
+  /** For MP_REACH_NLRI: IPv6 routes, and IPv4 routes with an IPv6 next hop (RFC 8950). */
   nextHop: { nextHop: string } | undefined;
   refs: number;
 }
@@ -93,6 +94,13 @@ export interface OutFamily {
   withdraws: { items: number[]; pos: number };
   /** End-of-RIB is sent once, after the initial dump has gone out (RFC 4724 §2). */
   eorPending: boolean;
+  /** RFC 8950: IPv4 routes of this family travel in MP_REACH/MP_UNREACH_NLRI (withdrawals too). */
+  mpIpv4: boolean;
+  /**
+   * RFC 7313 §4 enhanced route refresh we answer: `borr` = the BoRR still has to go out before
+   * anything else of this family; `eorr` = the EoRR goes out once the re-advertisement has.
+   */
+  refresh: { borr: boolean; eorr: boolean } | null;
 }
 
 export interface PeerState {
@@ -262,9 +270,11 @@ export function exportAttributes(
 
   let mpNextHop: string | undefined;
   if (family === 4) {
-    // The classic NEXT_HOP field carries IPv4 only (RFC 8950 would need MP_REACH_NLRI).
-    if (!ipv4ish(nextHop)) return null;
-    list.push({ type: 'NEXT_HOP', nextHop });
+    if (ipv4ish(nextHop)) list.push({ type: 'NEXT_HOP', nextHop });
+    // RFC 8950 §3: an IPv6 next hop for IPv4 NLRI goes in MP_REACH_NLRI, and only to a peer that
+    // announced it can take one; the classic NEXT_HOP field carries IPv4 only.
+    else if (nextHop !== '' && to.desc.sendCtx.extendedNextHop.has(IPV4_UNICAST)) mpNextHop = nextHop;
+    else return null;
   } else {
     // An IPv6 route over an IPv4 session: the IPv4-mapped form of our address (RFC 4291 §2.5.5.2).
     mpNextHop = ipv4ish(nextHop) ? `::ffff:${nextHop}` : nextHop;

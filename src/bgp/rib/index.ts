@@ -9,6 +9,7 @@ import { Policy, PolicyChain, type PolicyTable, parseCommunity, parseLargeCommun
 import {
   IPV4_UNICAST,
   IPV6_UNICAST,
+  RouteRefreshSubtype,
   UpdateBuilder,
   WithdrawBuilder,
   endOfRibMessage,
@@ -18,6 +19,7 @@ import {
   formatCommunity,
   maxMessageLength,
   prefix as parsePrefix,
+  toBuffer,
   type LargeCommunity,
   type PathAttribute,
   type Prefix,
@@ -141,6 +143,18 @@ export interface AdjOutEntry {
   attributes: PathAttribute[];
 }
 
+/**
+ * Where a listing stopped (forEachRoute / forEachAdjOut): pass it back as `from` to go on. Slot
+ * order, not prefix order; the table may change between calls, so a prefix added or moved
+ * meanwhile may be listed once, twice or not at all, as with any paged read of a live table.
+ */
+export interface RouteCursor {
+  family: 4 | 6;
+  slot: number;
+  /** ADD-PATH Adj-RIB-Out: the next path of the slot. */
+  index: number;
+}
+
 export interface RibStats {
   ipv4Prefixes: number;
   ipv6Prefixes: number;
@@ -231,10 +245,38 @@ export class Rib implements RibPort {
         fkey, family: ft.family, addPath: desc.sendCtx.addPath.has(fkey),
         adj: new Int32Array(ft.cap), adjAp: new Map(), dirtyMark: new Uint8Array(ft.cap), dirtyList: [],
         dumpCursor: 0, buckets: new Map(), withdraws: { items: [], pos: 0 }, eorPending: true,
+        mpIpv4: fkey === IPV4_UNICAST && desc.sendCtx.extendedNextHop.has(IPV4_UNICAST), refresh: null,
       });
     }
     this.upPeers.push(ps);
+    this.flushUnpreserved(ps);
     wake();
+  }
+
+  /**
+   * RFC 4724 §4.2, helper side: the restarted peer's new OPEN decides which stale routes may wait
+   * for its End-of-RIB. A family it no longer lists, or lists without the Forwarding State bit,
+   * lost its forwarding state: that family's stale routes go at once, not at the stale timer.
+   */
+  private flushUnpreserved(ps: PeerState): void {
+    const gr = ps.desc.gracefulRestart;
+    let flushed = 0;
+    let left = false;
+    this.forPeerPaths(ps.desc.id, (ft, p) => {
+      if ((ft.paths.flags[p]! & PathFlag.STALE) === 0) return;
+      if (gr !== null && gr.peerPreservedFamilies.includes(ft.family === 4 ? IPV4_UNICAST : IPV6_UNICAST)) left = true;
+      else {
+        this.removePath(ft, p);
+        flushed++;
+      }
+    });
+    if (!left && ps.staleTimer !== null) {
+      ps.staleTimer.cancel();
+      ps.staleTimer = null;
+    }
+    if (flushed === 0) return;
+    this.log.info({ peer: ps.desc.address, flushed }, 'graceful restart: forwarding state not preserved, stale routes removed');
+    this.finishBatch();
   }
 
   peerDown(peerId: number, opts: { keepStale: boolean; staleTimeMs: number }): void {
@@ -255,7 +297,7 @@ export class Rib implements RibPort {
       const keep = (fam: number): boolean => gr === null || gr.peerPreservedFamilies.includes(fam === 4 ? IPV4_UNICAST : IPV6_UNICAST);
       this.forPeerPaths(peerId, (ft, p) => {
         if (keep(ft.family)) {
-          ft.paths.flags[p] = ft.paths.flags[p]! | PathFlag.STALE;
+          ft.paths.flags[p] = (ft.paths.flags[p]! | PathFlag.STALE) & ~PathFlag.REFRESH;
           ft.touch(ft.paths.prefix[p]!);
         } else this.removePath(ft, p);
       });
@@ -314,11 +356,15 @@ export class Rib implements RibPort {
     this.finishBatch();
   }
 
-  routeRefresh(peerId: number, family: number): void {
+  routeRefresh(peerId: number, family: number, enhanced = false): void {
     const ps = this.peers[peerId];
     if (!ps?.up) return;
     const of = ps.out.find((o) => o.fkey === family);
     if (of === undefined) return;
+    // RFC 7313 §4: with enhanced route refresh the re-advertisement is framed by BoRR and EoRR,
+    // so the peer can drop what it does not hear again. A request during one that is still going
+    // starts a new frame: the peer treats a second BoRR as a new beginning (§4.2).
+    if (enhanced) of.refresh = { borr: true, eorr: true };
     // RFC 2918 §4: the whole Adj-RIB-Out again, including what is identical to the last advertisement.
     if (of.addPath) {
       for (const [slot, ap] of of.adjAp) for (let k = 0; k < ap.length; k += 2) this.bucket(of, ap[k + 1]!).items.push(slot, ap[k]!);
@@ -329,12 +375,54 @@ export class Rib implements RibPort {
     ps.wake();
   }
 
+  /**
+   * RFC 7313 §4.2, as the requester: the peer's BoRR. Its paths of the family are marked; the
+   * ones it announces again before EoRR lose the mark, EoRR removes the rest. Meanwhile they stay
+   * in use, unchanged.
+   */
+  refreshBegin(peerId: number, family: number): void {
+    const ps = this.peers[peerId];
+    const fam = family === IPV4_UNICAST ? 4 : family === IPV6_UNICAST ? 6 : 0;
+    if (!ps?.up || fam === 0) return;
+    let n = 0;
+    this.forPeerPaths(peerId, (ft, p) => {
+      if (ft.family !== fam) return;
+      ft.paths.flags[p] = ft.paths.flags[p]! | PathFlag.REFRESH;
+      n++;
+    });
+    this.log.debug({ peer: ps.desc.address, family: fam, marked: n }, 'BoRR: paths marked');
+  }
+
+  /** RFC 7313 §4.2: the peer's EoRR. Paths it did not announce again since its BoRR are removed. */
+  refreshEnd(peerId: number, family: number): number {
+    const ps = this.peers[peerId];
+    const fam = family === IPV4_UNICAST ? 4 : family === IPV6_UNICAST ? 6 : 0;
+    if (!ps?.up || fam === 0) return 0;
+    let n = 0;
+    this.forPeerPaths(peerId, (ft, p) => {
+      if (ft.family === fam && (ft.paths.flags[p]! & PathFlag.REFRESH) !== 0) {
+        this.removePath(ft, p);
+        n++;
+      }
+    });
+    if (n > 0) this.log.info({ peer: ps.desc.address, family: fam, removed: n }, 'EoRR: paths not announced again removed');
+    this.finishBatch();
+    return n;
+  }
+
   drainOut(peerId: number, maxBytes: number): Uint8Array[] {
     const ps = this.peers[peerId];
     const out: Uint8Array[] = [];
     if (!ps?.up) return out;
     for (const of of ps.out) if (of.buckets.size === 0 && of.withdraws.pos >= of.withdraws.items.length) this.resolveAll(ps, of);
     let bytes = 0;
+    for (const of of ps.out) {
+      if (of.refresh?.borr !== true) continue;
+      of.refresh.borr = false;
+      const m = refreshMarker(of.fkey, RouteRefreshSubtype.BORR);
+      out.push(m);
+      bytes += m.length;
+    }
     // Withdrawals first, then announcements grouped by attribute set (BIRD's bucket order).
     for (const of of ps.out) {
       bytes = this.emitWithdraws(ps, of, out, bytes, maxBytes);
@@ -348,9 +436,14 @@ export class Rib implements RibPort {
       }
     }
     for (const of of ps.out) {
-      if (of.eorPending && of.dumpCursor < 0 && of.buckets.size === 0 && of.withdraws.pos >= of.withdraws.items.length) {
+      if (of.dumpCursor >= 0 || of.buckets.size > 0 || of.withdraws.pos < of.withdraws.items.length) continue;
+      if (of.eorPending) {
         out.push(endOfRibMessage(of.family === 4 ? 1 : 2, 1));
         of.eorPending = false;
+      }
+      if (of.refresh !== null) {
+        out.push(refreshMarker(of.fkey, RouteRefreshSubtype.EORR));
+        of.refresh = null;
       }
     }
     return out;
@@ -565,13 +658,16 @@ export class Rib implements RibPort {
 
   /**
    * Every prefix of a family (or both), with all its paths, optionally only one peer's (Adj-RIB-In;
-   * LOCAL_PEER for our own). `fn` returning false stops the walk.
+   * LOCAL_PEER for our own), family by family in slot order. `fn` returning false stops the
+   * walk; the result is where to go on from (`o.from`), or null when the table was walked to its end.
    */
-  forEachRoute(fn: (r: RouteEntry) => boolean | void, o: { family?: 4 | 6; peerId?: number } = {}): void {
+  forEachRoute(fn: (r: RouteEntry) => boolean | void, o: { family?: 4 | 6; peerId?: number; from?: RouteCursor } = {}): RouteCursor | null {
     for (const ft of [this.v4, this.v6]) {
       if (o.family !== undefined && ft.family !== o.family) continue;
+      if (o.from !== undefined && o.from.family === 6 && ft.family === 4) continue;
       const P = ft.paths;
-      for (let i = 0; i < ft.hi; i++) {
+      const start = o.from !== undefined && o.from.family === ft.family ? o.from.slot : 0;
+      for (let i = start; i < ft.hi; i++) {
         const h = ft.head[i]!;
         if (h === -1) continue;
         if (o.peerId !== undefined) {
@@ -580,9 +676,10 @@ export class Rib implements RibPort {
           if (!has) continue;
         }
         const e = this.entryOf(ft, i, o.peerId);
-        if (fn(e) === false) return;
+        if (fn(e) === false) return { family: ft.family, slot: i + 1, index: 0 };
       }
     }
+    return null;
   }
 
   /** One prefix as forEachRoute shows it, or null. */
@@ -631,16 +728,19 @@ export class Rib implements RibPort {
   }
 
   /** What a peer was last sent (its Adj-RIB-Out), attributes decoded from the bytes encoded for it. */
-  forEachAdjOut(peerId: number, fn: (e: AdjOutEntry) => boolean | void, o: { family?: 4 | 6; prefix?: string } = {}): void {
+  /** Like forEachRoute, over what a peer was sent; returns where to go on from, or null at the end. */
+  forEachAdjOut(
+    peerId: number, fn: (e: AdjOutEntry) => boolean | void, o: { family?: 4 | 6; prefix?: string; from?: RouteCursor } = {},
+  ): RouteCursor | null {
     const ps = this.peers[peerId];
-    if (!ps?.up) return;
+    if (!ps?.up) return null;
     let only = -1;
     let onlyFam = 0;
     if (o.prefix !== undefined) {
       const p = parsePrefix(o.prefix);
       onlyFam = p.addr.length === 4 ? 4 : 6;
       only = this.slotOf(this.tableOf(onlyFam), p, false);
-      if (only < 0) return;
+      if (only < 0) return null;
     }
     const ctx = ps.desc.sendCtx;
     const emit = (of: OutFamily, ft: FamilyTable, slot: number, pathId: number, sid: number): boolean => {
@@ -650,22 +750,30 @@ export class Rib implements RibPort {
       for (const x of attributes) if (x.type === 'NEXT_HOP') nextHop = x.nextHop;
       return fn({ prefix: ft.format(slot), family: of.family === 4 ? 'ipv4' : 'ipv6', pathId, nextHop, attributes }) !== false;
     };
+    const from = o.from;
     for (const of of ps.out) {
       if (o.family !== undefined && of.family !== o.family) continue;
       if (only >= 0 && of.family !== onlyFam) continue;
+      if (from !== undefined && from.family === 6 && of.family === 4) continue;
       const ft = this.tableOf(of.family);
+      const resume = from !== undefined && from.family === of.family;
+      const lo = only >= 0 ? only : resume ? from.slot : 0;
       if (of.addPath) {
-        for (const [slot, ap] of of.adjAp) {
-          if (only >= 0 && slot !== only) continue;
-          for (let k = 0; k < ap.length; k += 2) if (!emit(of, ft, slot, ap[k]!, ap[k + 1]!)) return;
+        const hi = only >= 0 ? only + 1 : ft.hi;
+        for (let i = lo; i < hi; i++) {
+          const ap = of.adjAp.get(i);
+          if (ap === undefined) continue;
+          for (let k = resume && i === from.slot ? from.index * 2 : 0; k < ap.length; k += 2) {
+            if (!emit(of, ft, i, ap[k]!, ap[k + 1]!)) return { family: of.family, slot: i, index: k / 2 + 1 };
+          }
         }
       } else {
         const adj = of.adj;
-        const from = only >= 0 ? only : 0;
-        const to = only >= 0 ? Math.min(only + 1, adj.length) : adj.length;
-        for (let i = from; i < to; i++) if (adj[i] !== 0 && !emit(of, ft, i, 0, adj[i]! - 1)) return;
+        const hi = only >= 0 ? Math.min(only + 1, adj.length) : adj.length;
+        for (let i = lo; i < hi; i++) if (adj[i] !== 0 && !emit(of, ft, i, 0, adj[i]! - 1)) return { family: of.family, slot: i + 1, index: 0 };
       }
     }
+    return null;
   }
 
   stats(): RibStats {
@@ -789,8 +897,9 @@ export class Rib implements RibPort {
       if (P.peer[p] !== peerId || P.pathId[p] !== pathId) continue;
       // RFC 4271 §9.1.4 implicit withdraw: the new route replaces the old one.
       const old = P.attrs[p]!;
-      if (old === a.id && (P.flags[p]! & PathFlag.STALE) === 0) return;
-      P.flags[p] = P.flags[p]! & ~PathFlag.STALE;
+      const wasStale = (P.flags[p]! & PathFlag.STALE) !== 0;
+      P.flags[p] = P.flags[p]! & ~(PathFlag.STALE | PathFlag.REFRESH);
+      if (old === a.id && !wasStale) return;
       if (old !== a.id) {
         this.store.ref(a);
         P.attrs[p] = a.id;
@@ -1154,9 +1263,9 @@ export class Rib implements RibPort {
     const w = of.withdraws;
     if (w.pos >= w.items.length) return bytes;
     const ft = this.tableOf(of.family);
-    const wb = new WithdrawBuilder({ ctx: ps.desc.sendCtx, afi: ft.afi, safi: 1 });
+    const wb = new WithdrawBuilder({ ctx: ps.desc.sendCtx, afi: ft.afi, safi: 1, mp: of.mpIpv4 });
     const msg = maxMessageLength(ps.desc.sendCtx);
-    const overhead = ft.family === 4 ? 23 : 30;
+    const overhead = ft.family === 4 && !of.mpIpv4 ? 23 : 30;
     let n = 0;
     while (w.pos < w.items.length) {
       const slot = w.items[w.pos]!;
@@ -1210,6 +1319,11 @@ export class Rib implements RibPort {
     }
     return bytes;
   }
+}
+
+/** A ROUTE-REFRESH message carrying an RFC 7313 marker (BoRR / EoRR) for a family. */
+function refreshMarker(fkey: number, subtype: number): Uint8Array {
+  return toBuffer({ type: 'ROUTE-REFRESH', afi: fkey >> 8, safi: fkey & 255, subtype });
 }
 
 /** Decodes an out-set's attribute block (encoded with the peer's send context). */

@@ -15,7 +15,12 @@ function grow<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array>(a: 
   return b;
 }
 
-export const PathFlag = { STALE: 1 } as const;
+/**
+ * STALE: kept across the peer's restart (RFC 4724 §4.2), shown as stale, swept by End-of-RIB.
+ * REFRESH: not yet re-announced since the peer's BoRR (RFC 7313 §4.2), swept by its EoRR; such a
+ * path is as good as any other meanwhile, so the flag changes no best-path event.
+ */
+export const PathFlag = { STALE: 1, REFRESH: 2 } as const;
 
 /** Path records: {peer, pathId, attrs, flags, next, prefix slot, family}. */
 export class PathStore {

@@ -9,8 +9,12 @@ export interface GracefulRestartConfig {
   restartTime: number;
   /** RFC 8538 N bit: graceful restart applies to NOTIFICATION too (not to Cease/Hard Reset). */
   notification: boolean;
-  /** RFC 4724 §3 F bit for every family: our forwarding state survives a restart (it does: bgpd never touches the kernel). */
-  forwarding: boolean;
+  /**
+   * RFC 4724 §3 F bit (forwarding state preserved across a restart), per family: true = every
+   * announced family, false = none, a list = these familyKey(afi, safi). bgpd never touches the
+   * kernel, so true is right unless the node's forwarding for a family does not survive.
+   */
+  forwarding: boolean | readonly number[];
   /** R bit of the first OPEN: set by a speaker that has just restarted (or after closeForRestart). */
   restarting: boolean;
   /** How long we keep a restarting peer's routes as stale when it does not say (its Restart Time is used when it does). */

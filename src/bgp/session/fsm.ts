@@ -903,9 +903,17 @@ export class BgpSession extends EventEmitter {
       this.log.warn({ family: familyName(fam) }, 'ROUTE-REFRESH for a family not negotiated, ignored');
       return;
     }
-    if (subtype === RouteRefreshSubtype.NORMAL) return this.rib.routeRefresh(this.id, fam);
-    // RFC 7313 BoRR/EoRR mark and sweep the peer's routes; RibPort has no call for that yet.
+    const enhanced = this.neg!.enhancedRouteRefresh;
+    if (subtype === RouteRefreshSubtype.NORMAL) return this.rib.routeRefresh(this.id, fam, enhanced);
+    // RFC 7313 §5: markers from a peer that did not negotiate the capability, and subtypes other
+    // than BoRR/EoRR, are ignored.
+    if (!enhanced) {
+      this.log.warn({ family: familyName(fam), subtype }, 'route refresh marker without enhanced route refresh, ignored');
+      return;
+    }
     this.log.debug({ family: familyName(fam), subtype }, 'enhanced route refresh marker');
+    if (subtype === RouteRefreshSubtype.BORR) this.rib.refreshBegin(this.id, fam);
+    else if (subtype === RouteRefreshSubtype.EORR) this.rib.refreshEnd(this.id, fam);
   }
 
   /** Pulls from the RIB while the socket takes more; resumes on 'drain' (backpressure). */

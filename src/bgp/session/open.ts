@@ -35,12 +35,13 @@ export function buildLocalOpen(cfg: ResolvedPeerConfig, restarting: boolean): Op
   if (cfg.extendedMessage) caps.push({ kind: 'extended-message' });
   if (cfg.extendedNextHop && cfg.families.includes(IPV4_UNICAST)) caps.push({ kind: 'extended-next-hop', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] });
   const gr = cfg.gracefulRestart;
+  const fwd = (f: number): number => (gr !== null && (gr.forwarding === true || (Array.isArray(gr.forwarding) && gr.forwarding.includes(f))) ? GR_FORWARDING : 0);
   if (gr) {
     caps.push({
       kind: 'graceful-restart',
       restartFlags: (restarting || gr.restarting ? GR_RESTART : 0) | (gr.notification ? GR_NOTIFICATION : 0),
       restartTime: gr.restartTime,
-      families: cfg.families.map((f) => ({ afi: f >> 8, safi: f & 255, flags: gr.forwarding ? GR_FORWARDING : 0 })),
+      families: cfg.families.map((f) => ({ afi: f >> 8, safi: f & 255, flags: fwd(f) })),
     });
   }
   if (cfg.as4) caps.push({ kind: 'as4', as: cfg.localAs });
@@ -50,7 +51,7 @@ export function buildLocalOpen(cfg: ResolvedPeerConfig, restarting: boolean): Op
   }
   if (cfg.llgrStaleTime !== null && gr) {
     const staleTime = Math.min(cfg.llgrStaleTime, 0xffffff);
-    caps.push({ kind: 'llgr', families: cfg.families.map((f) => ({ afi: f >> 8, safi: f & 255, flags: gr.forwarding ? GR_FORWARDING : 0, staleTime })) });
+    caps.push({ kind: 'llgr', families: cfg.families.map((f) => ({ afi: f >> 8, safi: f & 255, flags: fwd(f), staleTime })) });
   }
   return makeOpen({ as: cfg.localAs, holdTime: cfg.holdTime, bgpId: cfg.routerId, capabilities: caps });
 }

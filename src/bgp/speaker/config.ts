@@ -25,6 +25,11 @@ export const GracefulRestartSchema = z
     staleTime: z.number().int().min(1).max(86400).default(360),
     /** RFC 8538 N bit. */
     notification: z.boolean().default(true),
+    /**
+     * RFC 4724 §3 F bit: true = every family, false = none, or the families whose forwarding
+     * state survives our restart.
+     */
+    forwarding: z.union([z.boolean(), z.array(Family)]).default(true),
   })
   .strict();
 export type GracefulRestartSettings = z.infer<typeof GracefulRestartSchema>;
@@ -70,6 +75,8 @@ const PeerCommon = {
   timers: TimersSchema.optional(),
   /** Families announced in the multiprotocol capability; default: the transport's family. */
   families: z.array(Family).min(1).optional(),
+  /** RFC 8950: IPv4 unicast with IPv6 next hops (capability 5), for ipv4 over an IPv6 session. */
+  extendedNextHop: z.boolean().optional(),
   /** Per peer; absent = the speaker's `gracefulRestart`. */
   gracefulRestart: GracefulRestartSchema.optional(),
   importPolicies: z.array(z.string().min(1)).optional(),
@@ -167,7 +174,7 @@ export const BgpSchema = z
     alwaysCompareMed: z.boolean().default(false),
     defaultLocalPref: z.number().int().min(0).max(0xffffffff).default(100),
     /** Defaults for every peer; `enabled: false` turns graceful restart off where a peer does not say. */
-    gracefulRestart: GracefulRestartSchema.default({ enabled: true, restartTime: 120, staleTime: 360, notification: true }),
+    gracefulRestart: GracefulRestartSchema.default({ enabled: true, restartTime: 120, staleTime: 360, notification: true, forwarding: true }),
     /** Defaults for every peer's timers. */
     timers: TimersSchema.optional(),
     policies: PoliciesSchema.default([]),
@@ -266,7 +273,14 @@ export function toPeerConfig(
   if (t.idleHold !== undefined) cfg.idleHoldTime = t.idleHold;
   if (t.idleHoldMax !== undefined) cfg.maxIdleHoldTime = t.idleHoldMax;
   if (addPath !== undefined) cfg.addPath = addPath;
-  if (gr.enabled) cfg.gracefulRestart = { restartTime: gr.restartTime, staleTime: gr.staleTime, notification: gr.notification };
+  if (gr.enabled) {
+    const fwd = gr.forwarding;
+    cfg.gracefulRestart = {
+      restartTime: gr.restartTime, staleTime: gr.staleTime, notification: gr.notification,
+      forwarding: typeof fwd === 'boolean' ? fwd : fwd.map((f) => (f === 'ipv4' ? IPV4_UNICAST : IPV6_UNICAST)),
+    };
+  }
+  if (p.extendedNextHop !== undefined) cfg.extendedNextHop = p.extendedNextHop;
   if (p.password !== undefined && p.password !== '') cfg.password = p.password;
   // `ttlSecurity: true` means a directly connected peer (1 hop), as BIRD's `ttl security on`.
   const hops = p.ttlSecurity === true ? 1 : p.ttlSecurity === false ? 0 : (p.ttlSecurity ?? 0);

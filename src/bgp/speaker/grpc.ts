@@ -9,7 +9,7 @@ import type { Path, Path__Output } from '../../proto/gen/tern/bgp/v1/Path.js';
 import type { PeerConfig, PeerConfig__Output } from '../../proto/gen/tern/bgp/v1/PeerConfig.js';
 import type { PeerState } from '../../proto/gen/tern/bgp/v1/PeerState.js';
 import type { Route } from '../../proto/gen/tern/bgp/v1/Route.js';
-import type { BestPathEvent, RouteView } from '../rib/index.js';
+import type { BestPathEvent, RouteCursor, RouteView } from '../rib/index.js';
 import { familyName } from '../session/config.js';
 import { formatCommunity, formatExtendedCommunity, prefix as parsePrefix, type Capability, type PathAttribute } from '../wire/index.js';
 import { bfdOf, OriginateSchema, PeerSchema, type PeerSpec } from './config.js';
@@ -248,6 +248,9 @@ async function writeAll<T>(call: grpc.ServerWritableStream<unknown, T>, items: I
   return !call.cancelled;
 }
 
+/** Routes read from the RIB per ListRoutes page. */
+export const LIST_PAGE = 512;
+
 export interface ServiceHooks {
   status(): { ready: boolean; details: Record<string, string> };
   getStatus: grpc.handleUnaryCall<unknown, unknown>;
@@ -284,9 +287,12 @@ export function bgpHandlers(sp: Speaker, hooks: ServiceHooks): BgpHandlers {
     ListRoutes: (call) => {
       const req = call.request;
       const family = famOf(req.family);
-      const limit = req.limit || undefined;
+      const limit = req.limit || 0;
       const prefix = req.prefix || undefined;
-      const out: Route[] = [];
+      // Page by page from the RIB: a page is read in one go (the RIB does not change under it),
+      // written, and the next read only when the client has taken it (write backpressure) and
+      // the event loop has run, so UPDATEs keep flowing and memory holds one page, not the table.
+      let page: (from: RouteCursor | undefined, max: number, out: Route[]) => RouteCursor | null;
       try {
         // A malformed prefix is the caller's mistake, not an internal error of the RIB lookup.
         if (prefix !== undefined) {
@@ -296,6 +302,7 @@ export function bgpHandlers(sp: Speaker, hooks: ServiceHooks): BgpHandlers {
             throw new TernError('TERN_ERR_VALIDATION', (e as Error).message, { field: 'prefix' });
           }
         }
+        const base = { ...(family ? { family } : {}), ...(prefix ? { prefix } : {}) };
         if (req.table === 'LOC_RIB' || req.table === 'ADJ_RIB_IN') {
           let peerId: number | undefined;
           if (req.table === 'ADJ_RIB_IN') {
@@ -303,27 +310,46 @@ export function bgpHandlers(sp: Speaker, hooks: ServiceHooks): BgpHandlers {
             if (!e) throw new TernError('TERN_ERR_NOT_FOUND', `no peer ${req.peer}`, { field: 'peer' });
             peerId = e.session.id;
           }
-          sp.routes({ ...(family ? { family } : {}), ...(prefix ? { prefix } : {}), ...(peerId !== undefined ? { peerId } : {}), ...(limit ? { limit } : {}) }, (r) =>
-            out.push({
-              prefix: r.prefix,
-              family: pbFamily(r.family),
-              paths: r.paths.map((v) => routeViewPath(sp, r.prefix, r.family, v)),
-              bestReason: r.reason ?? '',
-              multipath: r.multipath,
-            }),
-          );
+          page = (from, max, out) =>
+            sp.routes({ ...base, ...(peerId !== undefined ? { peerId } : {}), ...(from ? { from } : {}) }, (r) => {
+              out.push({
+                prefix: r.prefix,
+                family: pbFamily(r.family),
+                paths: r.paths.map((v) => routeViewPath(sp, r.prefix, r.family, v)),
+                bestReason: r.reason ?? '',
+                multipath: r.multipath,
+              });
+              return out.length < max;
+            });
         } else {
           const e = sp.peer(req.peer);
           if (!e) throw new TernError('TERN_ERR_NOT_FOUND', `no peer ${req.peer}`, { field: 'peer' });
-          sp.adjOut(e.session.id, { ...(family ? { family } : {}), ...(prefix ? { prefix } : {}), ...(limit ? { limit } : {}) }, (a) =>
-            out.push({ prefix: a.prefix, family: pbFamily(a.family), paths: [pathOf(a.prefix, a.family, a.nextHop, a.attributes, { pathId: a.pathId, peerAddress: e.address })], bestReason: '', multipath: 0 }),
-          );
+          const id = e.session.id;
+          page = (from, max, out) =>
+            sp.adjOut(id, { ...base, ...(from ? { from } : {}) }, (a) => {
+              out.push({ prefix: a.prefix, family: pbFamily(a.family), paths: [pathOf(a.prefix, a.family, a.nextHop, a.attributes, { pathId: a.pathId, peerAddress: e.address })], bestReason: '', multipath: 0 });
+              return out.length < max;
+            });
         }
       } catch (e) {
         call.emit('error', statusOf(e));
         return;
       }
-      void writeAll(call, out).then(() => call.end());
+      void (async () => {
+        let from: RouteCursor | undefined;
+        let left = limit > 0 ? limit : Infinity;
+        for (;;) {
+          const out: Route[] = [];
+          const next = page(from, Math.min(LIST_PAGE, left), out);
+          left -= out.length;
+          if (!(await writeAll(call, out))) return;
+          if (next === null || left <= 0) break;
+          from = next;
+          await new Promise<void>((r) => setImmediate(r));
+          if (call.cancelled || call.destroyed) return;
+        }
+        call.end();
+      })().catch((e: unknown) => call.emit('error', statusOf(e)));
     },
 
     AddPath: unaryOf((req) => {

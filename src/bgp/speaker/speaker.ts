@@ -12,7 +12,7 @@ import { TernError } from '../../errors/index.js';
 import { logger, type Logger } from '../../log/index.js';
 import type { PeerDescriptor, RibPort } from '../peer.js';
 import { PolicyTable, type PolicyConfig } from '../policy/index.js';
-import { LOCAL_PEER, Rib, type AdjOutEntry, type BestPathEvent, type Originate, type RouteEntry } from '../rib/index.js';
+import { LOCAL_PEER, Rib, type AdjOutEntry, type BestPathEvent, type Originate, type RouteCursor, type RouteEntry } from '../rib/index.js';
 import type { BgpSession, Transition } from '../session/fsm.js';
 import { canonicalAddress, SessionManager } from '../session/manager.js';
 import type { PeerConfig } from '../session/config.js';
@@ -279,7 +279,11 @@ export class Speaker extends EventEmitter {
         return rib.update(id, scan);
       },
       endOfRib: (id, f) => rib.endOfRib(id, f),
-      routeRefresh: (id, f) => rib.routeRefresh(id, f),
+      routeRefresh: (id, f, enhanced) => rib.routeRefresh(id, f, enhanced),
+      refreshBegin: (id, f) => rib.refreshBegin(id, f),
+      refreshEnd: (id, f) => {
+        rib.refreshEnd(id, f);
+      },
       drainOut: (id, max) => rib.drainOut(id, max),
     };
   }
@@ -608,33 +612,36 @@ export class Speaker extends EventEmitter {
   // ---- queries ----
 
   /** Loc-RIB (or one peer's Adj-RIB-In with peerId), optionally one family or one prefix. */
-  routes(o: { family?: 4 | 6; prefix?: string; peerId?: number; limit?: number }, fn: (r: RouteEntry) => void): void {
+  /**
+   * Lists routes; fn returning false stops the walk. Returns where it stopped (pass it as
+   * `from` to go on: a page), or null when nothing is left.
+   */
+  routes(
+    o: { family?: 4 | 6; prefix?: string; peerId?: number; limit?: number; from?: RouteCursor },
+    fn: (r: RouteEntry) => boolean | void,
+  ): RouteCursor | null {
     if (o.prefix !== undefined) {
       const r = this.rib.route(o.prefix, o.peerId);
       if (r !== null) fn(r);
-      return;
+      return null;
     }
     let n = 0;
     const limit = o.limit ?? 0;
-    this.rib.forEachRoute(
-      (r) => {
-        fn(r);
-        return limit === 0 || ++n < limit;
-      },
-      { ...(o.family !== undefined ? { family: o.family } : {}), ...(o.peerId !== undefined ? { peerId: o.peerId } : {}) },
+    return this.rib.forEachRoute(
+      (r) => fn(r) !== false && (limit === 0 || ++n < limit),
+      { ...(o.family !== undefined ? { family: o.family } : {}), ...(o.peerId !== undefined ? { peerId: o.peerId } : {}), ...(o.from !== undefined ? { from: o.from } : {}) },
     );
   }
 
-  adjOut(peerId: number, o: { family?: 4 | 6; prefix?: string; limit?: number }, fn: (e: AdjOutEntry) => void): void {
+  adjOut(
+    peerId: number, o: { family?: 4 | 6; prefix?: string; limit?: number; from?: RouteCursor }, fn: (e: AdjOutEntry) => boolean | void,
+  ): RouteCursor | null {
     let n = 0;
     const limit = o.limit ?? 0;
-    this.rib.forEachAdjOut(
+    return this.rib.forEachAdjOut(
       peerId,
-      (e) => {
-        fn(e);
-        return limit === 0 || ++n < limit;
-      },
-      { ...(o.family !== undefined ? { family: o.family } : {}), ...(o.prefix !== undefined ? { prefix: o.prefix } : {}) },
+      (e) => fn(e) !== false && (limit === 0 || ++n < limit),
+      { ...(o.family !== undefined ? { family: o.family } : {}), ...(o.prefix !== undefined ? { prefix: o.prefix } : {}), ...(o.from !== undefined ? { from: o.from } : {}) },
     );
   }
 

@@ -157,18 +157,22 @@ export class UpdateBuilder extends Packer {
   }
 }
 
-/** Packs withdrawals: the classic Withdrawn Routes field for IPv4 unicast, MP_UNREACH_NLRI otherwise. */
+/**
+ * Packs withdrawals: the classic Withdrawn Routes field for IPv4 unicast, MP_UNREACH_NLRI
+ * otherwise. `mp` forces MP_UNREACH_NLRI for IPv4 unicast too: a session that carries IPv4
+ * routes in MP_REACH_NLRI (RFC 8950 extended next hop) withdraws them the same way.
+ */
 export class WithdrawBuilder extends Packer {
   private readonly afi: number;
   private readonly safi: number;
   private readonly classic: boolean;
 
-  constructor(o: { ctx: WireContext; afi: number; safi?: number }) {
+  constructor(o: { ctx: WireContext; afi: number; safi?: number; mp?: boolean }) {
     const safi = o.safi ?? 1;
     super(o.ctx, o.afi, safi);
     this.afi = o.afi;
     this.safi = safi;
-    this.classic = o.afi === 1 && safi === 1;
+    this.classic = o.afi === 1 && safi === 1 && o.mp !== true;
   }
 
   protected open(b: Buffer): number {
@@ -204,7 +208,7 @@ export function buildUpdates(o: UpdateBuilderOptions, prefixes: Iterable<Prefix>
   return b.take();
 }
 
-export function buildWithdraws(o: { ctx: WireContext; afi: number; safi?: number }, prefixes: Iterable<Prefix>): Buffer[] {
+export function buildWithdraws(o: { ctx: WireContext; afi: number; safi?: number; mp?: boolean }, prefixes: Iterable<Prefix>): Buffer[] {
   const b = new WithdrawBuilder(o);
   for (const p of prefixes) b.add(p);
   return b.take();

@@ -83,6 +83,16 @@ describe('Adj-RIB-In and Loc-RIB', () => {
     expect(r.stats().peers[0]!.loopDropped).toBe(2);
   });
 
+  it('a reflector client (speaker role) also ignores ORIGINATOR_ID equal to its router id (RFC 4456 §8)', () => {
+    const r = rib();
+    r.peerUp(ibgp(1), () => {});
+    feed(r, 1, announce(['10.0.0.0/24'], attrs({ originatorId: '10.0.0.1', clusterList: ['10.255.0.1'] })));
+    feed(r, 1, announce(['10.0.1.0/24'], attrs({ originatorId: '10.0.0.9', clusterList: ['10.255.0.1'] })));
+    expect(r.lookup('10.0.0.0/24')).toBeNull();
+    expect(r.lookup('10.0.1.0/24')).not.toBeNull();
+    expect(r.stats().peers[0]!.loopDropped).toBe(1);
+  });
+
   it('LOCAL_PREF from an eBGP peer is ignored', () => {
     const r = rib();
     r.peerUp(ebgp(1), () => {});

@@ -20,7 +20,9 @@ export type RibCall =
   | { fn: 'peerDown'; peerId: number; keepStale: boolean; staleTimeMs: number }
   | { fn: 'update'; peerId: number }
   | { fn: 'endOfRib'; peerId: number; family: number }
-  | { fn: 'routeRefresh'; peerId: number; family: number };
+  | { fn: 'routeRefresh'; peerId: number; family: number; enhanced: boolean }
+  | { fn: 'refreshBegin'; peerId: number; family: number }
+  | { fn: 'refreshEnd'; peerId: number; family: number };
 
 export class RecordingRib implements RibPort {
   readonly calls: RibCall[] = [];
@@ -80,8 +82,16 @@ export class RecordingRib implements RibPort {
     this.calls.push({ fn: 'endOfRib', peerId, family });
   }
 
-  routeRefresh(peerId: number, family: number): void {
-    this.calls.push({ fn: 'routeRefresh', peerId, family });
+  routeRefresh(peerId: number, family: number, enhanced: boolean): void {
+    this.calls.push({ fn: 'routeRefresh', peerId, family, enhanced });
+  }
+
+  refreshBegin(peerId: number, family: number): void {
+    this.calls.push({ fn: 'refreshBegin', peerId, family });
+  }
+
+  refreshEnd(peerId: number, family: number): void {
+    this.calls.push({ fn: 'refreshEnd', peerId, family });
   }
 
   drainOut(peerId: number, maxBytes: number): Uint8Array[] {
