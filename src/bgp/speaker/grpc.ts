@@ -72,6 +72,7 @@ export function specFromProto(p: PeerConfig__Output): PeerSpec {
       notification: g.notification,
       ...(g.restartTimeSeconds ? { restartTime: g.restartTimeSeconds } : {}),
       ...(g.staleTimeSeconds ? { staleTime: g.staleTimeSeconds } : {}),
+      forwarding: g.forwardingNone ? false : g.forwardingFamilies.length === 0 ? true : g.forwardingFamilies.map(famOf).filter((f) => f !== undefined).map((f) => (f === 4 ? 'ipv4' : 'ipv6')),
     };
   }
   if (p.importPolicies.length) raw.importPolicies = p.importPolicies;
@@ -83,6 +84,7 @@ export function specFromProto(p: PeerConfig__Output): PeerSpec {
   if (p.routeReflectorClient) raw.routeReflectorClient = true;
   if (p.addPathSend || p.addPathReceive) raw.addPath = { send: p.addPathSend, receive: p.addPathReceive };
   if (p.nextHopSelf) raw.nextHopSelf = true;
+  if (p.extendedNextHop) raw.extendedNextHop = true;
   // Zero intervals and multiplier mean "the default", as elsewhere in this message.
   if (p.bfd?.enabled) {
     raw.bfd = {
@@ -111,7 +113,7 @@ export function specToProto(s: PeerSpec, localAs: number): PeerConfig {
     connectRetrySeconds: s.timers?.connectRetry ?? 0,
     families: (s.families ?? []).map(pbFamily),
     ...(s.gracefulRestart
-      ? { gracefulRestart: { enabled: s.gracefulRestart.enabled, restartTimeSeconds: s.gracefulRestart.restartTime, staleTimeSeconds: s.gracefulRestart.staleTime, notification: s.gracefulRestart.notification } }
+      ? { gracefulRestart: { enabled: s.gracefulRestart.enabled, restartTimeSeconds: s.gracefulRestart.restartTime, staleTimeSeconds: s.gracefulRestart.staleTime, notification: s.gracefulRestart.notification, ...forwardingToProto(s.gracefulRestart.forwarding) } }
       : {}),
     importPolicies: [...(s.importPolicies ?? [])],
     exportPolicies: [...(s.exportPolicies ?? [])],
@@ -121,8 +123,14 @@ export function specToProto(s: PeerSpec, localAs: number): PeerConfig {
     addPathSend: s.addPath?.send ?? false,
     addPathReceive: s.addPath?.receive ?? false,
     nextHopSelf: s.nextHopSelf ?? false,
+    extendedNextHop: s.extendedNextHop ?? false,
     ...bfdToProto(s),
   };
+}
+
+function forwardingToProto(f: boolean | readonly ('ipv4' | 'ipv6')[]): { forwardingFamilies: Array<'IPV4_UNICAST' | 'IPV6_UNICAST'>; forwardingNone: boolean } {
+  if (typeof f === 'boolean') return { forwardingFamilies: [], forwardingNone: !f };
+  return { forwardingFamilies: f.map(pbFamily), forwardingNone: f.length === 0 };
 }
 
 function bfdToProto(s: PeerSpec): Pick<PeerConfig, 'bfd'> {

@@ -5,11 +5,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTernError } from '../../../src/errors/index.js';
 import { freePort } from '../../../src/lab/ports.js';
 import type { BestPathEvent } from '../../../src/bgp/rib/index.js';
-import { BgpSchema, bulkPrefixes, dynamicAsAllowed, matchDynamic, toPeerConfig, type BgpConfigInput } from '../../../src/bgp/speaker/config.js';
+import { BgpSchema, PeerSchema, bulkPrefixes, dynamicAsAllowed, matchDynamic, toPeerConfig, type BgpConfigInput } from '../../../src/bgp/speaker/config.js';
 import { Speaker } from '../../../src/bgp/speaker/speaker.js';
+import { specFromProto, specToProto } from '../../../src/bgp/speaker/grpc.js';
+import { IPV6_UNICAST } from '../../../src/bgp/wire/context.js';
+import { join } from 'node:path';
+import protobuf from 'protobufjs';
+import { protoDir } from '../../../src/proto/load.js';
+import type { PeerConfig, PeerConfig__Output } from '../../../src/proto/gen/tern/bgp/v1/PeerConfig.js';
 import { SockoptTransport } from '../../../src/bgp/sockopt/transport.js';
 import { tcpTransport } from '../../../src/bgp/session/transport.js';
 import { waitUntil } from './helpers.js';
+
+/** A PeerConfig through the real protobuf codec, as a gRPC client's message arrives. */
+function roundTrip(p: PeerConfig): PeerConfig__Output {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => join(protoDir(), target);
+  const T = root.loadSync('tern/bgp/v1/bgp.proto').lookupType('tern.bgp.v1.PeerConfig');
+  return T.toObject(T.decode(T.encode(T.fromObject(p)).finish()), { enums: String, longs: Number, defaults: true, arrays: true }) as PeerConfig__Output;
+}
 
 const issues = (input: unknown): string[] => {
   const r = BgpSchema.safeParse(input);
@@ -66,6 +80,21 @@ describe('speaker configuration', () => {
     });
     const p = toPeerConfig(c.peers[0]!, c, '10.0.0.1', 'peers[0]');
     expect(p).toMatchObject({ peerAs: 65002, localAs: 65001, holdTime: 30, keepaliveTime: 3, families: [0x0201], addPath: 'both', gracefulRestart: { restartTime: 60 } });
+  });
+
+  it('the gRPC PeerConfig carries extended next hop and the per-family forwarding bit both ways', () => {
+    const cases: Array<boolean | Array<'ipv4' | 'ipv6'>> = [true, false, ['ipv6'], ['ipv4', 'ipv6']];
+    for (const forwarding of cases) {
+      const spec = PeerSchema.parse({ address: 'fd00::2', asNumber: 65002, extendedNextHop: true, gracefulRestart: { enabled: true, forwarding } });
+      const back = specFromProto(roundTrip(specToProto(spec, 65001)));
+      expect(back.extendedNextHop, JSON.stringify(forwarding)).toBe(true);
+      expect(back.gracefulRestart?.forwarding, JSON.stringify(forwarding)).toEqual(forwarding);
+    }
+    const plain = specFromProto(roundTrip(specToProto(PeerSchema.parse({ address: '10.0.0.2', asNumber: 65002 }), 65001)));
+    expect(plain.extendedNextHop ?? false).toBe(false);
+    // What a client sets on the wire: the families listed get the bit in our OPEN.
+    const c = BgpSchema.parse({ asNumber: 65001, peers: [specFromProto(roundTrip({ address: 'fd00::2', peerAs: 65002, families: ['IPV4_UNICAST', 'IPV6_UNICAST'], extendedNextHop: true, gracefulRestart: { enabled: true, forwardingFamilies: ['IPV6_UNICAST'] } }))] });
+    expect(toPeerConfig(c.peers[0]!, c, '10.0.0.1', 'peers[0]')).toMatchObject({ extendedNextHop: true, gracefulRestart: { forwarding: [IPV6_UNICAST] } });
   });
 
   it('matches dynamic neighbour ranges and their AS rules; expands bulk ranges', () => {

@@ -1,5 +1,6 @@
 // Original file: proto/tern/bgp/v1/bgp.proto
 
+import type { Family as _tern_bgp_v1_Family, Family__Output as _tern_bgp_v1_Family__Output } from '../../../tern/bgp/v1/Family.js';
 
 export interface GracefulRestart {
   'enabled'?: (boolean);
@@ -7,6 +8,8 @@ export interface GracefulRestart {
   'staleTimeSeconds'?: (number);
   'notification'?: (boolean);
   'longLivedStaleSeconds'?: (number);
+  'forwardingFamilies'?: (_tern_bgp_v1_Family)[];
+  'forwardingNone'?: (boolean);
 }
 
 export interface GracefulRestart__Output {
@@ -15,4 +18,6 @@ export interface GracefulRestart__Output {
   'staleTimeSeconds': (number);
   'notification': (boolean);
   'longLivedStaleSeconds': (number);
+  'forwardingFamilies': (_tern_bgp_v1_Family__Output)[];
+  'forwardingNone': (boolean);
 }

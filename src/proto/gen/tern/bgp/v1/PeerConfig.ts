@@ -29,6 +29,7 @@ export interface PeerConfig {
   'addPathReceive'?: (boolean);
   'nextHopSelf'?: (boolean);
   'delayOpen'?: (boolean);
+  'extendedNextHop'?: (boolean);
 }
 
 export interface PeerConfig__Output {
@@ -56,4 +57,5 @@ export interface PeerConfig__Output {
   'addPathReceive': (boolean);
   'nextHopSelf': (boolean);
   'delayOpen': (boolean);
+  'extendedNextHop': (boolean);
 }
