@@ -5,11 +5,14 @@
 //   4. nft rule count (of the transaction and read back), agent RSS;
 //   5. connection rate through the same ClusterIP with S services programmed.
 // Per-packet cost must not depend on S: 1 and 5 should be equal within noise.
-// Usage: node dist/bench/proxy.js [--services S] [--endpoints E] [--changes M] [--conns C]
+//   The service chains are spread over K shard tables (`--shards K`, default the proxy's):
+//   a change revalidates one shard, a new connection does K verdict-map lookups.
+// Usage: node dist/bench/proxy.js [--services S] [--endpoints E] [--changes M] [--conns C] [--shards K]
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProxyDataplane } from '../src/agent/proxy/dataplane.js';
 import { ProxyInputs } from '../src/agent/proxy/inputs.js';
+import { DEFAULT_SHARDS } from '../src/agent/proxy/render.js';
 import { closeNftRunners, nftRunner } from '../src/agent/nft/runner.js';
 import { runNft } from '../src/agent/policy/nft.js';
 import { Lab } from '../src/lab/netns.js';
@@ -23,6 +26,7 @@ const S = arg('--services', 10_000);
 const E = arg('--endpoints', 10);
 const M = arg('--changes', 100);
 const C = arg('--conns', 2000);
+const K = arg('--shards', DEFAULT_SHARDS);
 const CLIENT_DIR = fileURLToPath(new URL('../../test/agent/proxy/', import.meta.url));
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 const pct = (xs: number[], p: number): number => {
@@ -60,7 +64,7 @@ async function main(): Promise<void> {
     // 1. ten services
     const small = new ProxyInputs('node1', ['10.244.0.0/16']);
     for (let i = 0; i < 10; i++) addService(small, i, endpoints(i));
-    const dpSmall = new ProxyDataplane({ netns: node.netns });
+    const dpSmall = new ProxyDataplane({ netns: node.netns, shards: K });
     await dpSmall.apply(small.snapshot());
     await rate(); // warm-up: ARP, page cache
     const rate10 = await rate();
@@ -71,7 +75,7 @@ async function main(): Promise<void> {
     const tFeed = process.hrtime.bigint();
     for (let i = 0; i < S; i++) addService(inputs, i, endpoints(i));
     const feedMs = ms(tFeed);
-    const dp = new ProxyDataplane({ netns: node.netns });
+    const dp = new ProxyDataplane({ netns: node.netns, shards: K });
     const t0 = process.hrtime.bigint();
     const state = inputs.snapshot();
     const calcMs = ms(t0);
@@ -80,9 +84,17 @@ async function main(): Promise<void> {
     const applyMs = ms(t1);
     const coldTotal = ms(t0);
     const scriptRules = dp.lastScript.split('\n').filter((l) => l.startsWith('add rule')).length;
-    const listed = await runNft(['-a', 'list', 'table', 'inet', dp.table], undefined, { netns: node.netns });
-    const kernelRules = listed.stdout.split('\n').filter((l) => /# handle \d+$/.test(l) && !/^\s*(table|chain|set|map)\b/.test(l.trim()) && !/\{ # handle/.test(l)).length;
-    const chains = listed.stdout.split('\n').filter((l) => /^\s*chain /.test(l)).length;
+    let kernelRules = 0;
+    let chains = 0;
+    let biggest = 0;
+    for (const table of dp.tables) {
+      const listed = await runNft(['-a', 'list', 'table', 'inet', table], undefined, { netns: node.netns });
+      const lines = listed.stdout.split('\n');
+      kernelRules += lines.filter((l) => /# handle \d+$/.test(l) && !/^\s*(table|chain|set|map)\b/.test(l.trim()) && !/\{ # handle/.test(l)).length;
+      const n = lines.filter((l) => /^\s*chain /.test(l)).length;
+      chains += n;
+      if (table !== dp.table) biggest = Math.max(biggest, n);
+    }
     global.gc?.();
     const rssMb = Math.round(process.memoryUsage().rss / 1e6);
     const heapMb = Math.round(process.memoryUsage().heapUsed / 1e6);
@@ -99,11 +111,11 @@ async function main(): Promise<void> {
       inputs.apply({ kind: 'slice-upsert', slice: slice('bench', `s${i}`, `s${i}-x`, 4, eps, [{ port: 8080 }]) });
       return inputs.snapshot();
     };
-    const series: Array<{ mode: string; lat: number[]; calcLat: number[]; nftLat: number[]; bytes: number[]; modes: Set<string> }> = [];
+    const series: Array<{ mode: string; lat: number[]; calcLat: number[]; nftLat: number[]; bytes: number[]; modes: Set<string>; tables: number[] }> = [];
     for (const mode of ['spawn', 'persistent'] as const) {
       await closeNftRunners();
       process.env.TERN_NFT_MODE = mode;
-      const one = { mode, lat: [] as number[], calcLat: [] as number[], nftLat: [] as number[], bytes: [] as number[], modes: new Set<string>() };
+      const one = { mode, lat: [] as number[], calcLat: [] as number[], nftLat: [] as number[], bytes: [] as number[], modes: new Set<string>(), tables: [] as number[] };
       for (let m = 0; m < M; m++) {
         const t = process.hrtime.bigint();
         const snap = change();
@@ -113,6 +125,7 @@ async function main(): Promise<void> {
         one.nftLat.push(r.nftMs ?? 0);
         one.bytes.push(r.scriptBytes);
         one.modes.add(r.mode);
+        one.tables.push(r.tables.length);
       }
       series.push(one);
     }
@@ -137,6 +150,7 @@ async function main(): Promise<void> {
 
     const rows: Array<[string, string]> = [
       ['services × endpoints', `${S} × ${E}`],
+      ['shard tables (K)', `${K} (+ main table); largest shard ${biggest} chains`],
       ['feed inputs (ProxyInputs.apply)', `${feedMs.toFixed(0)} ms`],
       ['cold: calculate', `${calcMs.toFixed(0)} ms`],
       ['cold: render + nft -f', `${applyMs.toFixed(0)} ms (${(cold.scriptBytes / 1e6).toFixed(1)} MB script)`],
@@ -144,6 +158,7 @@ async function main(): Promise<void> {
       ...series.flatMap((x): Array<[string, string]> => [
         [`one endpoint change, nft ${x.mode} (${M}×, ${[...x.modes].join('/')})`, `p50 ${pct(x.lat, 50).toFixed(1)} ms, p99 ${pct(x.lat, 99).toFixed(1)} ms, max ${Math.max(...x.lat).toFixed(1)} ms; ${pct(x.bytes, 50)} B script`],
         ['  of which calculate / nft', `p50 ${pct(x.calcLat, 50).toFixed(1)} / ${pct(x.nftLat, 50).toFixed(1)} ms, p99 ${pct(x.calcLat, 99).toFixed(1)} / ${pct(x.nftLat, 99).toFixed(1)} ms`],
+        ['  tables written per change', `${x.tables.filter((n) => n === 1).length}/${x.tables.length} changes wrote 1 table, max ${Math.max(...x.tables)}`],
       ]),
       [`burst of ${B} changes at once, nft persistent (10×)`, `p50 ${pct(burstLat, 50).toFixed(1)} ms, p99 ${pct(burstLat, 99).toFixed(1)} ms for all ${B}; ${pct(burstCoalesced, 50)} transaction(s) per burst`],
       ['nft runner (persistent)', `${runnerStats.batches} batches, ${runnerStats.processStarts} process start(s), ${runnerStats.spawned} spawned`],

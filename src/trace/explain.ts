@@ -379,7 +379,7 @@ function serviceHop(r: Resolved, dp: NodeDataplane | undefined): Hop {
         ? `each client sticks to one endpoint (sessionAffinity ClientIP); a first connection picks each with probability 1/${n}`
         : `each new connection picks one at random, probability 1/${n} each`;
   const proxy = dp?.nftTables === undefined ? null : dp.nftTables.includes('tern-proxy');
-  const proxyText = proxy === null ? '' : proxy ? '; DNAT in table inet tern-proxy' : '; no table inet tern-proxy on this node: Tern does not translate here (another proxy must)';
+  const proxyText = proxy === null ? '' : proxy ? '; DNAT in the service shard table (inet tern-proxy-N)' : '; no table inet tern-proxy on this node: Tern does not translate here (another proxy must)';
   const ipText = s.ip.includes(':') ? `[${s.ip}]` : s.ip;
   return {
     hop: 'service', node: r.source.node, ok: n > 0 && proxy !== false,

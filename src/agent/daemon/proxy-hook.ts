@@ -125,7 +125,7 @@ export class ServiceProxy implements ServiceProxyHook {
     this.fixedCidrs = [...cfg.clusterCidrs];
     this.inputs = new ProxyInputs(opts.nodeName, this.fixedCidrs);
     this.cidrKey = [...this.fixedCidrs].sort().join(',');
-    this.dp = new ProxyDataplane({ table: cfg.table, masqueradeMark: cfg.masqueradeMark, externalMark: cfg.externalMark, conntrack: cfg.conntrack, ...(opts.netns ? { netns: opts.netns } : {}) });
+    this.dp = new ProxyDataplane({ table: cfg.table, masqueradeMark: cfg.masqueradeMark, externalMark: cfg.externalMark, shards: cfg.shards, conntrack: cfg.conntrack, ...(opts.netns ? { netns: opts.netns } : {}) });
     this.health = new HealthCheckServer({ host: cfg.healthCheckAddress });
     this.log = opts.log;
     if (opts.registry) this.metrics = proxyMetrics(opts.registry);

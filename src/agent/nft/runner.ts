@@ -5,8 +5,9 @@
 // What the persistent process saves, measured on nft 1.0.6 / kernel 6.18 with the proxy's
 // 10,000-chain table (README): the fork of a large Node process and `ip netns exec` (about
 // 20 ms per transaction). What it does not save: libnftables drops its cache after every
-// command even in interactive mode, and the kernel re-validates the whole table on every
-// commit that adds a rule or verdict-map element with a jump, goto or NAT expression.
+// command even in interactive mode (and refetches every chain of every table for any add or
+// delete), and the kernel re-validates the whole table written on every commit that adds a
+// rule or verdict-map element with a jump, goto or NAT expression (hence the proxy's shards).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { logger } from '../../log/index.js';

@@ -1,7 +1,7 @@
 // The agent's settings for the service proxy. Off by default: most clusters run kube-proxy,
 // and two proxies NATing the same traffic would fight over it.
 import { z } from 'zod';
-import { DEFAULT_EXTERNAL_MARK, DEFAULT_MASQUERADE_MARK, DEFAULT_TABLE } from './render.js';
+import { DEFAULT_EXTERNAL_MARK, DEFAULT_MASQUERADE_MARK, DEFAULT_SHARDS, DEFAULT_TABLE, MAX_SHARDS } from './render.js';
 
 const bit = z.number().int().refine((n) => n > 0 && n <= 0xffffffff && (n & (n - 1)) === 0, 'must be a single bit, e.g. 0x4000');
 
@@ -9,7 +9,14 @@ export const ProxyConfigSchema = z
   .strictObject({
     /** Implement Services in this agent (no kube-proxy on the node). */
     enabled: z.boolean().default(false),
-    table: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/).default(DEFAULT_TABLE),
+    /** The main table; the service chains go to `<table>-0` … `<table>-<shards-1>`. */
+    table: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,59}$/).default(DEFAULT_TABLE),
+    /**
+     * Shard tables the service chains are spread over (by a hash of namespace/name). An
+     * endpoint change makes the kernel revalidate one shard; a new connection does one
+     * verdict-map lookup per shard. Fixed, not derived from the number of services.
+     */
+    shards: z.number().int().min(1).max(MAX_SHARDS).default(DEFAULT_SHARDS),
     masqueradeMark: bit.default(DEFAULT_MASQUERADE_MARK),
     externalMark: bit.default(DEFAULT_EXTERNAL_MARK),
     /** Pod CIDRs; other sources reaching a cluster IP are masqueraded. */

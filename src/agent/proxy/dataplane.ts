@@ -1,14 +1,19 @@
-// The one writer of the proxy's nftables table. apply() takes a desired state and brings the
-// kernel to it in one nft transaction (through the namespace's persistent runner, src/agent/nft): a full atomic replace the first time (or after a
-// refused transaction), otherwise only what the changed services need. Then stale UDP
-// conntrack entries are deleted. check() reads the table back and compares it with what was
-// applied (drift); the agent calls it periodically and replaces the table when it differs.
+// The one writer of the proxy's nftables tables (the main table and its shards, render.ts).
+// apply() takes a desired state and brings the kernel to it in one nft transaction (through
+// the namespace's persistent runner, src/agent/nft; one transaction may span tables): a full
+// atomic replace of every proxy table the first time (or after a refused transaction),
+// otherwise only what the changed services need, which for one service is its shard and at
+// most the main table's plain sets. Then stale UDP conntrack entries are deleted. check()
+// reads the tables back and compares them with what was applied (drift); the agent calls it
+// periodically and replaces the tables when they differ.
 import { TernError } from '../../errors/index.js';
 import { logger } from '../../log/index.js';
-import { nftApply, nftListTable, type NftTarget } from '../policy/nft.js';
+import { nftApply, nftListTable, runNft, type NftTarget } from '../policy/nft.js';
 import { runConntrack, staleUdp, type ConntrackFlush } from './conntrack.js';
 import type { ProxyError, ProxyState, ServiceModel } from './model.js';
 import { ProxyTable, sharedContainers, type DiffStats, type ProxyRenderOptions } from './render.js';
+
+const SHARED = new Set(sharedContainers().map(([n]) => n));
 
 const log = logger('proxy');
 
@@ -29,6 +34,8 @@ export interface ProxyApplyReport {
   errors: ProxyError[];
   /** Wall time of the nft transaction(s), ms. */
   nftMs?: number;
+  /** Tables the transaction wrote (an endpoint change: one shard, at most plus the main table). */
+  tables: string[];
   /** apply() calls this one transaction answered, when more than one (a burst coalesced). */
   coalesced?: number;
 }
@@ -53,6 +60,16 @@ export class ProxyDataplane {
     this.opts = opts;
   }
   private readonly opts: ProxyDataplaneOptions;
+
+  /** The main table and every shard table. */
+  get tables(): string[] {
+    return this.plan.tables;
+  }
+
+  /** The shard table holding a service's chains (`ns/name`). */
+  tableOf(serviceKey: string): string {
+    return this.plan.tableOf(serviceKey);
+  }
 
   get current(): ReadonlyMap<string, ServiceModel> | undefined {
     return this.applied;
@@ -112,7 +129,7 @@ export class ProxyDataplane {
       const p = this.plan.next(state);
       if (p.script === '') {
         this.applied = state.services;
-        report = { mode: 'noop', stats: p.stats, scriptBytes: 0, conntrack: { runs: 0, deleted: 0, failed: 0 }, errors };
+        report = { mode: 'noop', stats: p.stats, scriptBytes: 0, conntrack: { runs: 0, deleted: 0, failed: 0 }, errors, tables: [] };
       } else {
         this.lastScript = p.script;
         const t0 = performance.now();
@@ -120,7 +137,7 @@ export class ProxyDataplane {
         const nftMs = performance.now() - t0;
         if (r.ok) {
           this.applied = state.services;
-          report = { mode: p.full ? 'full' : 'incremental', ...(p.full ? { reason: 'base-changed' as const } : {}), stats: p.stats, scriptBytes: p.script.length, conntrack: { runs: 0, deleted: 0, failed: 0 }, errors, nftMs };
+          report = { mode: p.full ? 'full' : 'incremental', ...(p.full ? { reason: 'base-changed' as const } : {}), stats: p.stats, scriptBytes: p.script.length, conntrack: { runs: 0, deleted: 0, failed: 0 }, errors, nftMs, tables: p.tables };
         } else {
           log.warn({ table: this.table, err: r.stderr.trim().split('\n').slice(0, 4).join(' | ') }, 'incremental nft transaction refused; replacing the table');
           report = await this.full(state, 'incremental-failed', errors);
@@ -133,15 +150,27 @@ export class ProxyDataplane {
 
   private async full(state: ProxyState, reason: ProxyApplyReport['reason'], errors: ProxyError[]): Promise<ProxyApplyReport> {
     this.plan = new ProxyTable(this.opts);
-    const p = this.plan.full(state);
+    // Shards left by a larger shard count (configuration changed) go in the same transaction.
+    const p = this.plan.full(state, { stale: await this.ownTables() });
     this.lastScript = p.script;
+    const t0 = performance.now();
     const r = await nftApply(p.script, this.target);
+    const nftMs = performance.now() - t0;
     if (!r.ok) {
       this.applied = undefined;
-      throw new TernError('TERN_ERR_PROXY', `nft refused the ruleset for table inet ${this.table}: ${r.stderr.trim().split('\n').slice(0, 6).join(' | ')}`);
+      throw new TernError('TERN_ERR_PROXY', `nft refused the ruleset for tables inet ${this.table}[-0..${this.plan.opts.shards - 1}]: ${r.stderr.trim().split('\n').slice(0, 6).join(' | ')}`);
     }
     this.applied = state.services;
-    return { mode: 'full', reason, stats: p.stats, scriptBytes: p.script.length, conntrack: { runs: 0, deleted: 0, failed: 0 }, errors };
+    return { mode: 'full', reason, stats: p.stats, scriptBytes: p.script.length, conntrack: { runs: 0, deleted: 0, failed: 0 }, errors, nftMs, tables: p.tables };
+  }
+
+  /** Tables in the kernel that are this proxy's: the main one and `<main>-<n>` for any n. */
+  private async ownTables(): Promise<string[]> {
+    const r = await runNft(['-j', 'list', 'tables', 'inet'], undefined, this.target);
+    if (!r.ok) throw new TernError('TERN_ERR_PROXY', `nft list tables failed: ${r.stderr.trim()}`);
+    const json = JSON.parse(r.stdout) as { nftables: Array<{ table?: { name?: unknown } }> };
+    const mine = (n: string) => n === this.table || (n.startsWith(`${this.table}-`) && /^\d+$/.test(n.slice(this.table.length + 1)));
+    return json.nftables.map((o) => String(o.table?.name ?? '')).filter(mine);
   }
 
   private staleEntries(state: ProxyState): ConntrackFlush[] {
@@ -178,43 +207,53 @@ export class ProxyDataplane {
     return res;
   }
 
-  /** Differences between the kernel's table and the last applied state ([] = in sync). */
+  /** Differences between the kernel's tables and the last applied state ([] = in sync). */
   async check(): Promise<string[]> {
     if (!this.applied) return ['nothing applied yet'];
-    const json = (await nftListTable(this.table, this.target)) as { nftables: Array<Record<string, Record<string, unknown>>> } | null;
-    if (!json) return ['table missing'];
     const want = this.plan.expected();
-    const chains = new Map<string, number>();
-    const elements = new Map<string, number>();
-    const sets = new Set<string>();
-    const shared = new Set(sharedContainers().map(([n]) => n));
-    for (const o of json.nftables) {
-      if (o.chain) chains.set(String(o.chain.name), 0);
-      else if (o.rule) chains.set(String(o.rule.chain), (chains.get(String(o.rule.chain)) ?? 0) + 1);
-      else if (o.map || o.set) {
-        const s = (o.map ?? o.set)!;
-        const name = String(s.name);
-        if (shared.has(name)) elements.set(name, Array.isArray(s.elem) ? s.elem.length : 0);
-        else if (name.startsWith('aff-')) sets.add(name);
-      }
-    }
     const out: string[] = [];
-    for (const [c, n] of want.chains) {
-      const got = chains.get(c);
-      if (got === undefined) out.push(`chain ${c} missing`);
-      else if (got !== n) out.push(`chain ${c}: ${got} rules, want ${n}`);
+    // One read per table: `nft list table` dumps only that table, and each is a fraction of the whole.
+    const listed = await Promise.all([...want.keys()].map(async (t) => [t, await nftListTable(t, this.target)] as const));
+    for (const [table, got] of listed) {
+      const json = got as { nftables: Array<Record<string, Record<string, unknown>>> } | null;
+      if (!json) {
+        out.push(`table ${table} missing`);
+        continue;
+      }
+      const w = want.get(table)!;
+      const chains = new Map<string, number>();
+      const elements = new Map<string, number>();
+      const sets = new Set<string>();
+      for (const o of json.nftables) {
+        if (o.chain) chains.set(String(o.chain.name), 0);
+        else if (o.rule) chains.set(String(o.rule.chain), (chains.get(String(o.rule.chain)) ?? 0) + 1);
+        else if (o.map || o.set) {
+          const s = (o.map ?? o.set)!;
+          const name = String(s.name);
+          if (SHARED.has(name)) elements.set(name, Array.isArray(s.elem) ? s.elem.length : 0);
+          else if (name.startsWith('aff-')) sets.add(name);
+        }
+      }
+      const where = table === this.table ? '' : ` in ${table}`;
+      for (const [c, n] of w.chains) {
+        const have = chains.get(c);
+        if (have === undefined) out.push(`chain ${c}${where} missing`);
+        else if (have !== n) out.push(`chain ${c}${where}: ${have} rules, want ${n}`);
+      }
+      for (const c of chains.keys()) if (!w.chains.has(c)) out.push(`chain ${c}${where} unexpected`);
+      for (const [c, n] of w.elements) if ((elements.get(c) ?? -1) !== n) out.push(`${c}${where}: ${elements.get(c) ?? 'missing'} elements, want ${n}`);
+      for (const c of elements.keys()) if (!w.elements.has(c)) out.push(`${c}${where} unexpected`);
+      for (const s of w.sets) if (!sets.has(s)) out.push(`set ${s}${where} missing`);
+      for (const s of sets) if (!w.sets.has(s)) out.push(`set ${s}${where} unexpected`);
     }
-    for (const c of chains.keys()) if (!want.chains.has(c)) out.push(`chain ${c} unexpected`);
-    for (const [c, n] of want.elements) if ((elements.get(c) ?? -1) !== n) out.push(`${c}: ${elements.get(c) ?? 'missing'} elements, want ${n}`);
-    for (const s of want.sets) if (!sets.has(s)) out.push(`set ${s} missing`);
-    for (const s of sets) if (!want.sets.has(s)) out.push(`set ${s} unexpected`);
     return out;
   }
 
-  /** Deletes the table (proxy disabled); absent is fine. */
+  /** Deletes every proxy table (proxy disabled), shards of any count included; absent is fine. */
   async remove(): Promise<void> {
     while (this.draining) await this.draining;
-    await nftApply(`add table inet ${this.table}\ndelete table inet ${this.table}\n`, this.target);
+    const tables = [...new Set([...this.plan.tables, ...(await this.ownTables().catch(() => []))])];
+    await nftApply(tables.map((t) => `add table inet ${t}\ndelete table inet ${t}\n`).join(''), this.target);
     this.applied = undefined;
   }
 }

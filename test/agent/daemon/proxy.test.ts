@@ -9,12 +9,18 @@ import { runCli } from '../../../src/cli/index.js';
 import { runIn } from '../../../src/lab/exec.js';
 import { spawnIn, type ManagedProcess } from '../../../src/lab/process.js';
 import { waitFor } from '../cni/helpers.js';
+import { DEFAULT_SHARDS } from '../../../src/agent/proxy/render.js';
 import { Cluster, nftTable } from './helpers.js';
 
 // The proxy library's own test backend and client (test/agent/proxy).
 const SERVER = join(process.cwd(), 'test/agent/proxy/server.mjs');
 const CLIENT = join(process.cwd(), 'test/agent/proxy/client.mjs');
 const TABLE = 'tern-proxy';
+/** The proxy's main table and its shard tables (`tern-proxy-<i>`), as one comparable text. */
+const proxyTables = async (netns: string): Promise<string> => {
+  const all = await Promise.all([TABLE, ...Array.from({ length: DEFAULT_SHARDS }, (_, i) => `${TABLE}-${i}`)].map((t) => nftTable(netns, t)));
+  return all.every((x) => x === '') ? '' : all.join('\n');
+};
 const CLUSTER_IP = '10.96.0.10';
 const LB_CLUSTER_IP = '10.96.0.11';
 const TCP_PORT = 80;
@@ -298,13 +304,13 @@ describe('tern-agentd with serviceProxy: on', () => {
 
   it('restarting tern-agentd under a TCP/UDP loop to the ClusterIP loses nothing; /ready waits for the proxy', async () => {
     const n = c.node('node1');
-    const before = await nftTable(n.host.netns, TABLE);
+    const before = await proxyTables(n.host.netns);
     expect(before).not.toBe('');
     const loop = runIn(client.netns, process.execPath, ['-e', LOOP, CLUSTER_IP, String(TCP_PORT), String(UDP_PORT), '9000'], { timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, 1500));
     await n.agent!.stop('SIGTERM');
     // Between the two agents the table stays as the first one left it.
-    expect(await nftTable(n.host.netns, TABLE)).toBe(before);
+    expect(await proxyTables(n.host.netns)).toBe(before);
     await new Promise((r) => setTimeout(r, 500));
     const agent = await c.startAgent('node1', { serviceProxy: 'on' });
     const res = JSON.parse((await loop).stdout) as LoopResult;
@@ -312,7 +318,7 @@ describe('tern-agentd with serviceProxy: on', () => {
       expect(res[k].fail, k).toEqual([]);
       expect(res[k].ok, k).toBeGreaterThan(50);
     }
-    expect(await nftTable(n.host.netns, TABLE)).toBe(before);
+    expect(await proxyTables(n.host.netns)).toBe(before);
     const log = agent.tail();
     const applied = log.indexOf('service proxy: first full apply');
     expect(applied).toBeGreaterThan(-1);
@@ -321,16 +327,16 @@ describe('tern-agentd with serviceProxy: on', () => {
 
   it('a hand-flushed proxy chain comes back within the resync period', async () => {
     const netns = c.node('node1').host.netns;
-    const want = await nftTable(netns, TABLE);
+    const want = await proxyTables(netns);
     const chains = (JSON.parse((await runIn(netns, 'nft', ['-j', 'list', 'chains', 'inet'])).stdout) as { nftables: { chain?: { table: string; name: string } }[] }).nftables
-      .map((x) => x.chain).filter((x): x is { table: string; name: string } => !!x && x.table === TABLE);
+      .map((x) => x.chain).filter((x): x is { table: string; name: string } => !!x && (x.table === TABLE || x.table.startsWith(`${TABLE}-`)));
     const svc = chains.filter((x) => x.name.startsWith('svc-'));
     expect(svc.length).toBe(2);
     const repairsBefore = (await proxyStatus('node1')).driftRepairs;
-    for (const ch of svc) await runIn(netns, 'nft', ['flush', 'chain', 'inet', TABLE, ch.name]);
-    expect(await nftTable(netns, TABLE)).not.toBe(want);
+    for (const ch of svc) await runIn(netns, 'nft', ['flush', 'chain', 'inet', ch.table, ch.name]);
+    expect(await proxyTables(netns)).not.toBe(want);
     await waitFor(async () => {
-      if ((await nftTable(netns, TABLE)) !== want) throw new Error('not repaired yet');
+      if ((await proxyTables(netns)) !== want) throw new Error('not repaired yet');
     }, 10_000);
     expect((await proxyStatus('node1')).driftRepairs).toBeGreaterThan(repairsBefore);
     expect(metric(await metrics('node1'), 'tern_agent_proxy_drift_repairs_total')).toBeGreaterThanOrEqual(1);

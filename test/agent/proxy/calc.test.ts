@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { calculate } from '../../../src/agent/proxy/calc.js';
 import { staleUdp, conntrackArgs } from '../../../src/agent/proxy/conntrack.js';
 import { ProxyInputs, type ProxyUpdate } from '../../../src/agent/proxy/inputs.js';
-import { ProxyTable, chainNames } from '../../../src/agent/proxy/render.js';
+import { ProxyTable, chainNames, resolveOptions, shardOf } from '../../../src/agent/proxy/render.js';
 import { healthResponse } from '../../../src/agent/proxy/health.js';
 import { pod, service, slice } from './fixtures.js';
 
@@ -98,11 +98,14 @@ describe('render', () => {
     const st = inputs.snapshot();
     const p = t.next(st);
     const chain = chainNames(st.services.get('ns/s7')!.ports[0]!).svc;
+    const shard = t.tableOf('ns/s7');
+    expect(shard).toMatch(/^tern-proxy-[0-7]$/);
     expect(p.script.trim().split('\n')).toEqual([
-      `flush chain inet tern-proxy ${chain}`,
-      `add rule inet tern-proxy ${chain} meta l4proto tcp numgen random mod 2 == 0 dnat ip to 10.244.5.7:80`,
-      `add rule inet tern-proxy ${chain} meta l4proto tcp dnat ip to 10.244.6.7:80`,
+      `flush chain inet ${shard} ${chain}`,
+      `add rule inet ${shard} ${chain} meta l4proto tcp numgen random mod 2 == 0 dnat ip to 10.244.5.7:80`,
+      `add rule inet ${shard} ${chain} meta l4proto tcp dnat ip to 10.244.6.7:80`,
     ]);
+    expect(p.tables).toEqual([shard]);
     expect(t.next(inputs.snapshot()).script).toBe('');
   });
 
@@ -111,7 +114,7 @@ describe('render', () => {
     inputs.apply({ kind: 'slice-delete', namespace: 'ns', name: 's3-1' });
     const p = t.next(inputs.snapshot());
     const lines = p.script.trim().split('\n');
-    expect(lines).toContain('delete element inet tern-proxy service-ips-4 { 10.96.1.3 . tcp . 80 }');
+    expect(lines).toContain(`delete element inet ${t.tableOf('ns/s3')} service-ips-4 { 10.96.1.3 . tcp . 80 }`);
     expect(lines).toContain('add element inet tern-proxy no-endpoint-services-4 { 10.96.1.3 . tcp . 80 : goto reject-chain }');
     const del = lines.findIndex((l) => l.startsWith('delete chain'));
     expect(del).toBeGreaterThan(lines.findIndex((l) => l.startsWith('delete element')));
@@ -136,7 +139,7 @@ describe('render', () => {
     const t = new ProxyTable();
     const script = t.full(inputs.snapshot()).script;
     const chain = chainNames(inputs.snapshot().services.get('ns/s1')!.ports[0]!).svc;
-    const rules = script.split('\n').filter((l) => l.startsWith(`add rule inet tern-proxy ${chain} `));
+    const rules = script.split('\n').filter((l) => l.startsWith(`add rule inet ${t.tableOf('ns/s1')} ${chain} `));
     const mods = rules.map((r) => /mod (\d+)/.exec(r)?.[1] ?? '-');
     expect(mods).toEqual(['4', '3', '2', '-']);
     // P(i) = 1/(N-i) × Π_{j<i} (1 - 1/(N-j)) = 1/N for every i.
@@ -148,6 +151,98 @@ describe('render', () => {
       return pi;
     });
     for (const x of p) expect(x).toBeCloseTo(0.25, 10);
+  });
+});
+
+describe('shards', () => {
+  const state = (n: number, extra: ProxyUpdate[] = []) => {
+    const inputs = new ProxyInputs('n1', ctx.clusterCidrs);
+    for (let i = 0; i < n; i++) {
+      inputs.apply({ kind: 'service-upsert', service: service('ns', `s${i}`, { clusterIP: `10.96.1.${i}`, ports: [{ port: 80 }] }) });
+      inputs.apply({ kind: 'slice-upsert', slice: slice('ns', `s${i}`, `s${i}-1`, 4, [{ ip: `10.244.5.${i}`, node: 'n2' }], [{ port: 80 }]) });
+    }
+    for (const u of extra) inputs.apply(u);
+    return inputs;
+  };
+
+  it('hashes namespace/name with FNV-1a (32 bit), so a service keeps its shard across restarts', () => {
+    // Published FNV-1a test vectors: "" → 0x811c9dc5, "a" → 0xe40c292c, "foobar" → 0xbf9cf968.
+    expect(shardOf('', 64)).toBe(0x811c9dc5 % 64);
+    expect(shardOf('a', 64)).toBe(0xe40c292c % 64);
+    expect(shardOf('foobar', 61)).toBe(0xbf9cf968 % 61);
+    expect(shardOf('foobar', 1)).toBe(0);
+  });
+
+  it('each service\'s chains and verdict-map keys live in its shard; node-wide state in the main table', () => {
+    const t = new ProxyTable({ shards: 4 });
+    const st = state(40).snapshot();
+    const lines = t.full(st).script.split('\n');
+    expect(t.tables).toEqual(['tern-proxy', 'tern-proxy-0', 'tern-proxy-1', 'tern-proxy-2', 'tern-proxy-3']);
+    const used = new Set<string>();
+    for (const [k, m] of st.services) {
+      const shard = t.tableOf(k);
+      used.add(shard);
+      const chain = chainNames(m.ports[0]!).svc;
+      const own = lines.filter((l) => /^add (chain|rule) /.test(l) && l.split(' ')[4] === chain);
+      expect(own.length).toBe(2); // the chain and its one endpoint's rule
+      expect(own.every((l) => l.split(' ')[3] === shard), own.join('\n')).toBe(true);
+      const key = `${m.ports[0]!.clusterIp} . tcp . 80 : goto ${chain}`;
+      const holder = lines.filter((l) => l.startsWith('add element') && l.includes(key));
+      expect(holder.map((l) => l.split(' ')[3])).toEqual([shard]);
+      expect(holder[0]).toMatch(/ service-ips-4 \{/);
+    }
+    // 40 services over 4 shards: every shard has some (the hash spreads them).
+    expect(used.size).toBe(4);
+    for (const x of t.tables.slice(1)) {
+      expect(lines).toContain(`add chain inet ${x} nat-prerouting { type nat hook prerouting priority dstnat; policy accept; }`);
+      expect(lines).toContain(`add rule inet ${x} services ip daddr . meta l4proto . th dport vmap @service-ips-4`);
+      expect(lines.some((l) => l.startsWith(`add map inet ${x} no-endpoint`) || l.startsWith(`add set inet ${x} cluster-ips`))).toBe(false);
+    }
+    // The clusterCIDR mark runs before any shard's DNAT, where the cluster-IP set is.
+    expect(lines).toContain('add chain inet tern-proxy nat-prerouting { type nat hook prerouting priority dstnat - 1; policy accept; }');
+    expect(lines).toContain('add rule inet tern-proxy cluster-ip-masq ip daddr @cluster-ips-4 ip saddr != @pod-cidrs-4 meta mark set meta mark | 0x4000');
+    expect(lines.some((l) => /^add element inet tern-proxy cluster-ips-4 \{ /.test(l))).toBe(true);
+  });
+
+  it('a key two services claim lives in the winner\'s shard and moves to the other shard with it', () => {
+    // Two services in different shards with the same cluster IP and port.
+    const t = new ProxyTable({ shards: 8 });
+    const names: string[] = [];
+    for (let i = 0; names.length < 2; i++) if (names.length === 0 || shardOf(`ns/dup${i}`, 8) !== shardOf(`ns/${names[0]}`, 8)) names.push(`dup${i}`);
+    const [a, b] = names as [string, string];
+    const svc = (n: string) => ({ kind: 'service-upsert', service: service('ns', n, { clusterIP: '10.96.9.9', ports: [{ port: 80 }] }) }) as ProxyUpdate;
+    const eps = (n: string, ip: string) => ({ kind: 'slice-upsert', slice: slice('ns', n, `${n}-1`, 4, [{ ip, node: 'n2' }], [{ port: 80 }]) }) as ProxyUpdate;
+    const inputs = state(0, [svc(a), eps(a, '10.244.7.1'), svc(b), eps(b, '10.244.7.2')]);
+    const st = inputs.snapshot();
+    const [ta, tb] = [t.tableOf(`ns/${a}`), t.tableOf(`ns/${b}`)];
+    const chainOf = (n: string) => chainNames(st.services.get(`ns/${n}`)!.ports[0]!).svc;
+    const full = t.full(st).script.split('\n');
+    const winner = a < b ? a : b;
+    const loser = winner === a ? b : a;
+    const [tw, tl] = winner === a ? [ta, tb] : [tb, ta];
+    expect(full.filter((l) => l.includes('10.96.9.9 . tcp . 80'))).toEqual([`add element inet ${tw} service-ips-4 { 10.96.9.9 . tcp . 80 : goto ${chainOf(winner)} }`]);
+    inputs.apply({ kind: 'service-delete', namespace: 'ns', name: winner });
+    const p = t.next(inputs.snapshot());
+    const lines = p.script.trim().split('\n');
+    expect(lines).toContain(`delete element inet ${tw} service-ips-4 { 10.96.9.9 . tcp . 80 }`);
+    expect(lines).toContain(`add element inet ${tl} service-ips-4 { 10.96.9.9 . tcp . 80 : goto ${chainOf(loser)} }`);
+    expect(p.tables).toEqual([tw, tl].sort());
+  });
+
+  it('a full load replaces every table in one transaction and deletes shards of a larger count', () => {
+    const t = new ProxyTable({ shards: 2 });
+    const p = t.full(state(3).snapshot(), { stale: ['tern-proxy', 'tern-proxy-1', 'tern-proxy-5'] });
+    const lines = p.script.split('\n');
+    expect(p.tables).toEqual(['tern-proxy', 'tern-proxy-0', 'tern-proxy-1', 'tern-proxy-5']);
+    expect(lines.filter((l) => l.startsWith('delete table'))).toEqual(['delete table inet tern-proxy', 'delete table inet tern-proxy-0', 'delete table inet tern-proxy-1', 'delete table inet tern-proxy-5']);
+    expect(lines.some((l) => / tern-proxy-5 /.test(l) && !/^(add|delete) table inet tern-proxy-5$/.test(l))).toBe(false);
+  });
+
+  it('refuses shard counts outside 1..64 and names whose shard names would be too long', () => {
+    for (const shards of [0, 65, 1.5]) expect(() => resolveOptions({ shards })).toThrow(/shards/);
+    // nft table names here stay within 64 characters, shard suffix included.
+    expect(() => resolveOptions({ table: 'x'.repeat(62), shards: 11 })).toThrow(/table name/);
+    expect(resolveOptions({ table: 'x'.repeat(62), shards: 10 }).shards).toBe(10);
   });
 });
 
