@@ -164,6 +164,13 @@ export interface RibStats {
 }
 
 const ORIGINS = ['igp', 'egp', 'incomplete'] as const;
+
+/** AFI/SAFI key → the table's family; 0 for a family the RIB does not hold. */
+const tableFamily = (fkey: number): 4 | 6 | 0 => (fkey === IPV4_UNICAST ? 4 : fkey === IPV6_UNICAST ? 6 : 0);
+const familyKey = (fam: 4 | 6): number => (fam === 4 ? IPV4_UNICAST : IPV6_UNICAST);
+
+/** RFC 4724: the peer's OPEN says it kept the forwarding state of this family (no GR: none kept). */
+const preserved = (gr: PeerDescriptor['gracefulRestart'], fam: 4 | 6): boolean => gr !== null && gr.peerPreservedFamilies.includes(familyKey(fam));
 const EMPTY_AP: number[] = [];
 
 const defaultClock: Clock = {
@@ -264,7 +271,7 @@ export class Rib implements RibPort {
     let left = false;
     this.forPeerPaths(ps.desc.id, (ft, p) => {
       if ((ft.paths.flags[p]! & PathFlag.STALE) === 0) return;
-      if (gr !== null && gr.peerPreservedFamilies.includes(ft.family === 4 ? IPV4_UNICAST : IPV6_UNICAST)) left = true;
+      if (preserved(gr, ft.family)) left = true;
       else {
         this.removePath(ft, p);
         flushed++;
@@ -294,9 +301,8 @@ export class Rib implements RibPort {
     if (opts.keepStale) {
       // RFC 4724 §4.2: keep the routes of the families the peer preserves, marked stale.
       const gr = ps.desc.gracefulRestart;
-      const keep = (fam: number): boolean => gr === null || gr.peerPreservedFamilies.includes(fam === 4 ? IPV4_UNICAST : IPV6_UNICAST);
       this.forPeerPaths(peerId, (ft, p) => {
-        if (keep(ft.family)) {
+        if (gr === null || preserved(gr, ft.family)) {
           ft.paths.flags[p] = (ft.paths.flags[p]! | PathFlag.STALE) & ~PathFlag.REFRESH;
           ft.touch(ft.paths.prefix[p]!);
         } else this.removePath(ft, p);
@@ -342,7 +348,7 @@ export class Rib implements RibPort {
   endOfRib(peerId: number, family: number): void {
     const ps = this.peers[peerId];
     if (ps === undefined) return;
-    const fam = family === IPV4_UNICAST ? 4 : family === IPV6_UNICAST ? 6 : 0;
+    const fam = tableFamily(family);
     if (fam === 0) return;
     this.sweepStale(ps, fam);
     let left = false;
@@ -382,7 +388,7 @@ export class Rib implements RibPort {
    */
   refreshBegin(peerId: number, family: number): void {
     const ps = this.peers[peerId];
-    const fam = family === IPV4_UNICAST ? 4 : family === IPV6_UNICAST ? 6 : 0;
+    const fam = tableFamily(family);
     if (!ps?.up || fam === 0) return;
     let n = 0;
     this.forPeerPaths(peerId, (ft, p) => {
@@ -396,7 +402,7 @@ export class Rib implements RibPort {
   /** RFC 7313 §4.2: the peer's EoRR. Paths it did not announce again since its BoRR are removed. */
   refreshEnd(peerId: number, family: number): number {
     const ps = this.peers[peerId];
-    const fam = family === IPV4_UNICAST ? 4 : family === IPV6_UNICAST ? 6 : 0;
+    const fam = tableFamily(family);
     if (!ps?.up || fam === 0) return 0;
     let n = 0;
     this.forPeerPaths(peerId, (ft, p) => {
