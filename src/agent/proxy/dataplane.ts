@@ -11,7 +11,7 @@ import { logger } from '../../log/index.js';
 import { nftApply, nftListTable, runNft, type NftTarget } from '../policy/nft.js';
 import { runConntrack, staleUdp, type ConntrackFlush } from './conntrack.js';
 import type { ProxyError, ProxyState, ServiceModel } from './model.js';
-import { ProxyTable, sharedContainers, type DiffStats, type ProxyRenderOptions } from './render.js';
+import { isProxyTable, ProxyTable, sharedContainers, type DiffStats, type ProxyRenderOptions } from './render.js';
 
 const SHARED = new Set(sharedContainers().map(([n]) => n));
 
@@ -169,8 +169,7 @@ export class ProxyDataplane {
     const r = await runNft(['-j', 'list', 'tables', 'inet'], undefined, this.target);
     if (!r.ok) throw new TernError('TERN_ERR_PROXY', `nft list tables failed: ${r.stderr.trim()}`);
     const json = JSON.parse(r.stdout) as { nftables: Array<{ table?: { name?: unknown } }> };
-    const mine = (n: string) => n === this.table || (n.startsWith(`${this.table}-`) && /^\d+$/.test(n.slice(this.table.length + 1)));
-    return json.nftables.map((o) => String(o.table?.name ?? '')).filter(mine);
+    return json.nftables.map((o) => String(o.table?.name ?? '')).filter((n) => isProxyTable(this.table, n));
   }
 
   private staleEntries(state: ProxyState): ConntrackFlush[] {

@@ -117,6 +117,9 @@ export function shardOf(serviceKey: string, shards: number): number {
 }
 
 export const shardTable = (table: string, i: number): string => `${table}-${i}`;
+/** True for the main table and for a shard of it of any count (`<table>-<n>`). */
+export const isProxyTable = (table: string, name: string): boolean =>
+  name === table || (name.startsWith(`${table}-`) && /^\d+$/.test(name.slice(table.length + 1)));
 
 /** The main table and every shard table, in that order. */
 export const proxyTables = (o: Pick<Resolved, 'table' | 'shards'>): string[] => [o.table, ...Array.from({ length: o.shards }, (_, i) => shardTable(o.table, i))];
