@@ -14,7 +14,8 @@ COPY bench bench
 COPY fuzz fuzz
 COPY test test
 COPY native native
-RUN npx tsc -p tsconfig.json && bash native/sockopt/build.sh && npm prune --omit=dev
+COPY scripts/bundle.mjs scripts/bundle.mjs
+RUN npm run build && bash native/sockopt/build.sh && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables conntrack bird2 \

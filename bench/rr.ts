@@ -7,13 +7,18 @@
 // BIRD (one generated `protocol bgp ... rr client` per client), with the same clients.
 //
 // Convergence = seconds from the reflector's start until every client's `show route count`
-// says 2,200 networks; the clients are polled over their BIRD control sockets (unix sockets in
-// the lab directory, reachable from here without a process per poll). Memory = the reflector's
-// peak RSS (VmHWM). Then the reflector is restarted (SIGTERM, wait until clients hold only their
-// own routes, start) and the convergence time measured again.
+// says 2,200 networks; the clients are polled every 50 ms over their BIRD control sockets (unix
+// sockets in the lab directory, reachable from here without a process per poll). Memory = the
+// reflector's peak RSS (VmHWM), and its peak private anonymous memory (RssAnon: RSS without the
+// program's file pages, which for Node.js are ~34 MB of the node binary shared by every Node
+// process on the host). Then the reflector is restarted (SIGTERM, wait until clients hold only
+// their own routes, start) and the convergence time measured again. The two reflectors take
+// turns, --runs times (default 3); the table shows medians, and the per-run figures are printed.
 //
-// Clients retry the connection every second (`connect retry time 1`), for both reflectors.
-// Flags: --clients N (default 200), --services N (/32s per client, default 10),
+// Clients use short timers, the same for both reflectors: `connect delay time 1` (BIRD waits
+// 5 s by default after a protocol (re)start before its first connect, which would otherwise be
+// most of what is measured), `connect retry time 1`, `error wait time 1, 1`.
+// Flags: --clients N (default 200), --services N (/32s per client, default 10), --runs N,
 // --cpu-prof DIR (tern-rrd under node --cpu-prof), BENCH_TRACE=1 prints every poll.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -34,6 +39,7 @@ const argStr = (name: string): string | undefined => {
 const CLIENTS = arg('--clients', 200);
 const SERVICES = arg('--services', 10);
 const cpuProf = argStr('--cpu-prof');
+const RUNS = arg('--runs', 3);
 const TOTAL = CLIENTS * (1 + SERVICES);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 180_000);
 const trace = process.env.BENCH_TRACE === '1';
@@ -121,14 +127,21 @@ async function networks(c: BirdCtl): Promise<number> {
   }
 }
 
-function vmHwmKb(pid: number): number {
+/** Peak RSS (VmHWM) and current private anonymous memory (RssAnon) of a process, in kB. */
+function memKb(pid: number): { hwm: number; anon: number } {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0);
+    return { hwm: kb('VmHWM'), anon: kb('RssAnon') };
   } catch {
-    return 0;
+    return { hwm: 0, anon: 0 };
   }
 }
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
 interface Reflector {
   name: string;
@@ -160,7 +173,7 @@ protocol static s4 { ipv4; ${clientRoutes(i).map((p) => `route ${p} blackhole;`)
 protocol bgp reflector {
   local ${h.fabricIp} as 65000;
   neighbor ${rr.fabricIp} as 65000;
-  connect retry time 1; error wait time 1, 1;
+  connect delay time 1; connect retry time 1; error wait time 1, 1;
   direct;
   ipv4 { import all; export where source = RTS_STATIC; };
 }
@@ -185,10 +198,10 @@ protocol bgp reflector {
       for (;;) {
         const c = await counts();
         const ok = c.filter(pred).length;
-        if (trace) console.log(`  ${what}: ${((Date.now() - since) / 1000).toFixed(2)} s, ${ok}/${c.length} clients, min ${Math.min(...c)}`);
+        if (trace) console.log(`  ${what}: ${((Date.now() - since) / 1000).toFixed(2)} s, ${ok}/${c.length} clients, min ${Math.min(...c)}, sum ${c.reduce((a, b) => a + b, 0)}`);
         if (ok === c.length) return (Date.now() - since) / 1000;
         if (Date.now() - since > TIMEOUT_MS) throw new Error(`timed out waiting for ${what}: ${ok}/${c.length} clients (min ${Math.min(...c)} networks)`);
-        await sleep(100);
+        await sleep(50);
       }
     };
     await waitAll((n) => n === own, 'clients up with their own routes', Date.now());
@@ -242,43 +255,66 @@ ${clients.map((h, i) => `protocol bgp c${i} from clients { neighbor ${h.fabricIp
       start: () => lab.spawn(rr, 'bird', ['-f', '-c', birdConf, '-s', join(lab.dir, 'rr.ctl'), '-P', join(lab.dir, 'rr.bird.pid')]),
     };
 
-    interface Row { name: string; converge: number; rssMb: number; restart: number; restartRssMb: number }
-    const rows: Row[] = [];
-    for (const r of [ternRrd, birdRr]) {
-      const run = async (): Promise<{ secs: number; rssMb: number; proc: ManagedProcess }> => {
-        const since = Date.now();
-        const proc = r.start();
-        let peak = 0;
-        const sampler = setInterval(() => (peak = Math.max(peak, vmHwmKb(proc.pid))), 200);
-        try {
-          const secs = await waitAll((n) => n === TOTAL, `${r.name}: every client holds ${TOTAL}`, since).catch((e: unknown) => {
-            console.error(proc.tail().slice(-3000));
-            throw e;
-          });
-          peak = Math.max(peak, vmHwmKb(proc.pid));
-          return { secs, rssMb: peak / 1024, proc };
-        } finally {
-          clearInterval(sampler);
-        }
+    interface Run { secs: number; hwmMb: number; anonMb: number }
+    const runs = new Map<string, { converge: Run[]; restart: Run[] }>();
+    const run = async (r: Reflector): Promise<Run & { proc: ManagedProcess }> => {
+      const since = Date.now();
+      const proc = r.start();
+      let hwm = 0;
+      let anon = 0;
+      const sample = (): void => {
+        const m = memKb(proc.pid);
+        hwm = Math.max(hwm, m.hwm);
+        anon = Math.max(anon, m.anon);
       };
-      const first = await run();
-      console.log(`${r.name}: converged in ${first.secs.toFixed(2)} s, peak RSS ${first.rssMb.toFixed(1)} MB`);
-      await first.proc.stop('SIGTERM', 10_000);
-      await waitAll((n) => n === own, `${r.name} stopped: clients back to their own routes`, Date.now());
-      const second = await run();
-      console.log(`${r.name}: after restart converged in ${second.secs.toFixed(2)} s`);
-      await second.proc.stop('SIGTERM', 10_000);
-      await waitAll((n) => n === own, `${r.name} stopped again`, Date.now());
-      rows.push({ name: r.name, converge: first.secs, rssMb: first.rssMb, restart: second.secs, restartRssMb: second.rssMb });
+      const sampler = setInterval(sample, 50);
+      try {
+        const secs = await waitAll((n) => n === TOTAL, `${r.name}: every client holds ${TOTAL}`, since).catch((e: unknown) => {
+          console.error(proc.tail().slice(-3000));
+          throw e;
+        });
+        sample();
+        return { secs, hwmMb: hwm / 1024, anonMb: anon / 1024, proc };
+      } finally {
+        clearInterval(sampler);
+      }
+    };
+    for (let k = 0; k < RUNS; k++) {
+      for (const r of [ternRrd, birdRr]) {
+        const rec = runs.get(r.name) ?? { converge: [], restart: [] };
+        runs.set(r.name, rec);
+        const first = await run(r);
+        await first.proc.stop('SIGTERM', 10_000);
+        await waitAll((n) => n === own, `${r.name} stopped: clients back to their own routes`, Date.now());
+        const second = await run(r);
+        await second.proc.stop('SIGTERM', 10_000);
+        await waitAll((n) => n === own, `${r.name} stopped again`, Date.now());
+        rec.converge.push(first);
+        rec.restart.push(second);
+        console.log(
+          `run ${k + 1}: ${r.name}: converged in ${first.secs.toFixed(2)} s (peak RSS ${first.hwmMb.toFixed(1)} MB, ` +
+            `private ${first.anonMb.toFixed(1)} MB), after restart ${second.secs.toFixed(2)} s`,
+        );
+      }
     }
 
+    interface Row { name: string; converge: number; hwmMb: number; anonMb: number; restart: number }
+    const rows: Row[] = [...runs].map(([name, rec]) => ({
+      name,
+      converge: median(rec.converge.map((x) => x.secs)),
+      restart: median(rec.restart.map((x) => x.secs)),
+      hwmMb: Math.max(...[...rec.converge, ...rec.restart].map((x) => x.hwmMb)),
+      anonMb: Math.max(...[...rec.converge, ...rec.restart].map((x) => x.anonMb)),
+    }));
     const bird = rows.find((x) => x.name === 'BIRD')!;
-    console.log(`\nroute reflector, ${CLIENTS} clients x ${1 + SERVICES} routes = ${TOTAL} routes, all reflected to all`);
-    console.log('| reflector | converge (s) | peak RSS (MB) | restart converge (s) | converge / BIRD | RSS / BIRD | restart / BIRD |');
-    console.log('|---|---|---|---|---|---|---|');
+    console.log(`\nroute reflector, ${CLIENTS} clients x ${1 + SERVICES} routes = ${TOTAL} routes, all reflected to all; median of ${RUNS} runs`);
+    console.log('| reflector | converge (s) | restart converge (s) | peak RSS (MB) | peak private (MB) | converge / BIRD | restart / BIRD | RSS / BIRD | private / BIRD |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
     for (const x of rows) {
+      const ratio = (a: number, b: number): string => (a / b).toFixed(2);
       console.log(
-        `| ${x.name} | ${x.converge.toFixed(2)} | ${x.rssMb.toFixed(1)} | ${x.restart.toFixed(2)} | ${(x.converge / bird.converge).toFixed(2)} | ${(x.rssMb / bird.rssMb).toFixed(2)} | ${(x.restart / bird.restart).toFixed(2)} |`,
+        `| ${x.name} | ${x.converge.toFixed(2)} | ${x.restart.toFixed(2)} | ${x.hwmMb.toFixed(1)} | ${x.anonMb.toFixed(1)} | ` +
+          `${ratio(x.converge, bird.converge)} | ${ratio(x.restart, bird.restart)} | ${ratio(x.hwmMb, bird.hwmMb)} | ${ratio(x.anonMb, bird.anonMb)} |`,
       );
     }
   } finally {

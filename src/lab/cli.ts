@@ -10,12 +10,12 @@
 // daemons in node namespaces, and on a unix socket for clients in the root namespace (the
 // `tern` CLI, tests). A path socket belongs to the filesystem, which all namespaces share,
 // so the root namespace needs no address, route or forwarder to reach it.
-import { realpathSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isTernError } from '../errors/index.js';
 import { LabRun, removeEtcNetns, type EtcdRecord } from './cluster.js';
+import { isEntryPoint } from './entry.js';
 import { Lab } from './netns.js';
 import { pidAlive } from './process.js';
 import { type SeedResult } from './seed.js';
@@ -284,7 +284,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const invoked = process.argv[1] ? realpathSync(process.argv[1]) : '';
-if (invoked === fileURLToPath(import.meta.url)) {
+if (isEntryPoint(import.meta.url, 'cli')) {
   main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -16,8 +16,7 @@ import { createSocket } from 'node:dgram';
 import { lookup, Resolver } from 'node:dns/promises';
 import { createInterface } from 'node:readline';
 import { createServer, request } from 'node:http';
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { isEntryPoint } from './entry.js';
 
 export const ECHO_PORT = 8080;
 
@@ -164,8 +163,7 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-const invoked = process.argv[1] ? realpathSync(process.argv[1]) : '';
-if (invoked === fileURLToPath(import.meta.url)) {
+if (isEntryPoint(import.meta.url, 'echo')) {
   void main(process.argv.slice(2)).then((code) => {
     if (code >= 0) process.exit(code);
   });
