@@ -29,6 +29,7 @@ COPY --from=build /src/native/sockopt/build/Release/sockopt.node native/sockopt/
 COPY proto proto
 COPY deploy/config /etc/tern
 # One wrapper per entry of package.json "bin", so the image always has exactly those commands.
+# Each runs its file directly: the file's first line carries the daemon's node flags.
 RUN node -e 'const fs = require("fs"); \
       for (const [name, file] of Object.entries(require("./package.json").bin)) \
-        fs.writeFileSync("/usr/local/bin/" + name, "#!/bin/sh\nexec node /opt/tern/" + file + " \"$@\"\n", { mode: 0o755 });'
+        fs.writeFileSync("/usr/local/bin/" + name, "#!/bin/sh\nexec /opt/tern/" + file + " \"$@\"\n", { mode: 0o755 });'

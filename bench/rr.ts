@@ -19,11 +19,13 @@
 // 5 s by default after a protocol (re)start before its first connect, which would otherwise be
 // most of what is measured), `connect retry time 1`, `error wait time 1, 1`.
 // Flags: --clients N (default 200), --services N (/32s per client, default 10), --runs N,
-// --cpu-prof DIR (tern-rrd under node --cpu-prof), BENCH_TRACE=1 prints every poll.
+// --cpu-prof DIR (tern-rrd under node --cpu-prof), --heap-snapshot DIR (a heap snapshot of tern-rrd
+// in DIR once it has converged), BENCH_TRACE=1 prints every poll.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
+import { daemonArgs } from '../src/lab/cluster.js';
 import { Lab, type Host } from '../src/lab/netns.js';
 import type { ManagedProcess } from '../src/lab/process.js';
 
@@ -39,6 +41,7 @@ const argStr = (name: string): string | undefined => {
 const CLIENTS = arg('--clients', 200);
 const SERVICES = arg('--services', 10);
 const cpuProf = argStr('--cpu-prof');
+const heapDir = argStr('--heap-snapshot');
 const RUNS = arg('--runs', 3);
 const TOTAL = CLIENTS * (1 + SERVICES);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 180_000);
@@ -226,12 +229,14 @@ protocol bgp reflector {
       }),
     );
     if (cpuProf) mkdirSync(cpuProf, { recursive: true });
+    if (heapDir) mkdirSync(heapDir, { recursive: true });
     const ternRrd: Reflector = {
       name: 'tern-rrd',
       start: () =>
         lab.spawn(rr, process.execPath, [
           ...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []),
-          join(process.cwd(), 'dist/daemons/tern-rrd.js'),
+          ...(heapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapDir}`] : []),
+          ...daemonArgs('tern-rrd'),
           '--config', ternConf, '--grpc-socket', join(lab.dir, 'rr.sock'), '--ops-listen', `${rr.fabricIp}:9180`, '--log-level', 'warn',
         ]),
     };
@@ -274,6 +279,10 @@ ${clients.map((h, i) => `protocol bgp c${i} from clients { neighbor ${h.fabricIp
           throw e;
         });
         sample();
+        if (heapDir && r === ternRrd) {
+          process.kill(proc.pid, 'SIGUSR2');
+          await sleep(8000); // the snapshot is written synchronously by the reflector's main thread
+        }
         return { secs, hwmMb: hwm / 1024, anonMb: anon / 1024, proc };
       } finally {
         clearInterval(sampler);

@@ -30,6 +30,12 @@ await build({
   target: 'node20',
   format: 'esm',
   sourcemap: true,
+  // Whitespace and syntax only: names stay, so stack traces stay readable (and map back to the
+  // TypeScript with --enable-source-maps). The source is kept in memory as a string: ~2 MB less.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // The dependencies' license notices go to <name>.js.LEGAL.txt next to each bundle.
+  legalComments: 'external',
   external: ['etcd3', '@grpc/grpc-js', '@grpc/proto-loader', '*.node'],
   // CommonJS dependencies inside an ESM bundle call require() for Node's built-ins.
   banner: { js: "import { createRequire as __ternCreateRequire } from 'node:module'; const require = __ternCreateRequire(import.meta.url);" },

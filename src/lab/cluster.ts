@@ -26,6 +26,23 @@ export function binPath(name: string): string {
   return join(repoRoot(), 'dist/daemons', `${name}.js`);
 }
 
+/**
+ * Node's flags for a daemon, as its entry file's first line names them
+ * (`#!/usr/bin/env -S node --flag ...`): the one place they are written, so running the file
+ * directly, through the image's wrappers, or as `node <flags> file` here all use the same ones.
+ */
+export function nodeFlags(file: string): string[] {
+  const first = readFileSync(file, 'utf8').slice(0, 200).split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env -S node (.*)$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/) : [];
+}
+
+/** What follows `node` to start a daemon: its node flags and its entry file. */
+export function daemonArgs(name: string): string[] {
+  const file = binPath(name);
+  return [...nodeFlags(file), file];
+}
+
 export function echoScript(): string {
   return join(repoRoot(), 'dist/src/lab/echo.js');
 }

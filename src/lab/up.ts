@@ -11,7 +11,7 @@ import { Keys } from '../datastore/keys.js';
 import { formatReport, Ipam } from '../ipam/index.js';
 import {
   AS_NUMBER,
-  binPath,
+  daemonArgs,
   birdUp,
   CLUSTER_DNS_IP,
   EXTERNAL_IP,
@@ -94,7 +94,7 @@ export async function clusterUp(lab: LabRun, opts: ClusterUpOptions = {}): Promi
       host: r.name,
       netns: r.netns,
       cmd: node,
-      args: [binPath('tern-rrd'), '-c', cfgFile('tern-rrd.yaml'), '--node-name', r.name, '--node-ip', r.fabricIp, '--grpc-socket', join(lab.dir, `${r.name}-rrd.sock`), '--ops-listen', '127.0.0.1:9181'],
+      args: [...daemonArgs('tern-rrd'), '-c', cfgFile('tern-rrd.yaml'), '--node-name', r.name, '--node-ip', r.fabricIp, '--grpc-socket', join(lab.dir, `${r.name}-rrd.sock`), '--ops-listen', '127.0.0.1:9181'],
       socket: join(lab.dir, `${r.name}-rrd.sock`),
     });
   }
@@ -106,7 +106,7 @@ export async function clusterUp(lab: LabRun, opts: ClusterUpOptions = {}): Promi
     host: 'dnsd',
     netns: dns.netns,
     cmd: node,
-    args: [binPath('tern-dnsd'), '-c', cfgFile('tern-dnsd.yaml'), '--node-name', 'dnsd', '--grpc-socket', join(lab.dir, 'dnsd.sock'), '--etcd-endpoints', etcd.endpoint, '--ops-listen', '127.0.0.1:9153'],
+    args: [...daemonArgs('tern-dnsd'), '-c', cfgFile('tern-dnsd.yaml'), '--node-name', 'dnsd', '--grpc-socket', join(lab.dir, 'dnsd.sock'), '--etcd-endpoints', etcd.endpoint, '--ops-listen', '127.0.0.1:9153'],
     socket: join(lab.dir, 'dnsd.sock'),
   });
   for (const n of nodes) {
@@ -116,7 +116,7 @@ export async function clusterUp(lab: LabRun, opts: ClusterUpOptions = {}): Promi
       host: n.name,
       netns: n.netns,
       cmd: node,
-      args: [binPath('tern-bgpd'), '-c', cfgFile('tern-bgpd.yaml'), '--node-name', n.name, '--node-ip', n.fabricIp, '--grpc-socket', n.bgpdSocket, '--ops-listen', '127.0.0.1:9180'],
+      args: [...daemonArgs('tern-bgpd'), '-c', cfgFile('tern-bgpd.yaml'), '--node-name', n.name, '--node-ip', n.fabricIp, '--grpc-socket', n.bgpdSocket, '--ops-listen', '127.0.0.1:9180'],
       socket: n.bgpdSocket,
     });
   }
@@ -141,7 +141,7 @@ export async function clusterUp(lab: LabRun, opts: ClusterUpOptions = {}): Promi
       host: n.name,
       netns: n.netns,
       cmd: node,
-      args: [binPath('tern-agentd'), '-c', conf, '--node-name', n.name, '--node-ip', n.fabricIp, '--grpc-socket', n.agentSocket, '--etcd-endpoints', etcd.endpoint, '--ops-listen', '127.0.0.1:9091', '--log-level', 'info'],
+      args: [...daemonArgs('tern-agentd'), '-c', conf, '--node-name', n.name, '--node-ip', n.fabricIp, '--grpc-socket', n.agentSocket, '--etcd-endpoints', etcd.endpoint, '--ops-listen', '127.0.0.1:9091', '--log-level', 'info'],
       socket: n.agentSocket,
     });
   }
