@@ -8,8 +8,12 @@
 // Usage: npm run bench:agent -- [--local 1000] [--remote 10000] [--policies 2000] [--pods 200]
 //   [--samples FILE]        per-pod timestamps (epoch ms: put, route seen, rules seen) as JSON
 //   [--agent-log FILE]      a copy of agentd's log
-//   [--node-flags "..."]    extra node flags for agentd (e.g. "--max-semi-space-size=2 --trace-gc")
+//   [--node-flags "..."]    node flags for agentd before its own (first line of daemons/tern-agentd.ts)
 //   [--heap-snapshot DIR]   after the run (RSS already read), a heap snapshot of agentd in DIR
+//   [--smaps FILE]          a copy of agentd's /proc/PID/smaps after the run
+//   [--settle SECONDS]      also read RSS/USS again after that long without updates (V8 gives
+//                           back unused heap pages only at a memory-reducing GC, which it runs
+//                           once the process has been idle for a while)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { Keys } from '../src/datastore/keys.js';
+import { daemonArgs } from '../src/lab/cluster.js';
 import { ipBatch, ipLine } from '../src/lab/exec.js';
 import { Lab } from '../src/lab/netns.js';
 import type { AgentClient } from '../src/proto/gen/tern/agent/v1/Agent.js';
@@ -113,8 +118,9 @@ async function main(): Promise<void> {
     const nodeFlags = (strArg('node-flags') ?? '').split(' ').filter(Boolean);
     const snapDir = strArg('heap-snapshot');
     if (snapDir) nodeFlags.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`);
+    // The daemon's own flags (its entry file's first line) come first; --node-flags add to them.
     const agent = lab.spawn(node, process.execPath, [
-      ...nodeFlags, join(process.cwd(), 'dist/daemons/tern-agentd.js'), '-c', conf, '--node-name', NODE, '--node-ip', node.fabricIp, '--grpc-socket', socket,
+      ...nodeFlags, ...daemonArgs('tern-agentd'), '-c', conf, '--node-name', NODE, '--node-ip', node.fabricIp, '--grpc-socket', socket,
       '--etcd-endpoints', etcd.unixEndpoint, '--ops-listen', '127.0.0.1:0', '--log-level', 'info',
     ], { env: process.env });
     await agent.waitForOutput(/first full sync applied; ready/, 120_000);
@@ -175,7 +181,17 @@ async function main(): Promise<void> {
     const rollup = readFileSync(`/proc/${agent.pid}/smaps_rollup`, 'utf8');
     const kib = (f: string): number => Number(new RegExp(`^${f}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
     const privKiB = kib('Private_Clean') + kib('Private_Dirty');
+    const smapsFile = strArg('smaps');
+    if (smapsFile) writeFileSync(smapsFile, readFileSync(`/proc/${agent.pid}/smaps`, 'utf8'));
     const endpoints = N_LOCAL + N_INC + N_REMOTE;
+    const settleS = Number(strArg('settle') ?? 0);
+    let settled: { rss: number; priv: number } | undefined;
+    if (settleS > 0) {
+      await new Promise((r) => setTimeout(r, settleS * 1000));
+      const r2 = readFileSync(`/proc/${agent.pid}/smaps_rollup`, 'utf8');
+      const k2 = (f: string): number => Number(new RegExp(`^${f}:\\s+(\\d+)`, 'm').exec(r2)?.[1] ?? 0);
+      settled = { rss: k2('Rss'), priv: k2('Private_Clean') + k2('Private_Dirty') };
+    }
 
     const rows: [string, string, string][] = [
       ['setup: veths (ip -batch)', `${total} pairs`, `${vethMs.toFixed(0)} ms`],
@@ -185,6 +201,10 @@ async function main(): Promise<void> {
       ['incremental rules: etcd put → nft monitor', `p50 / p99 over ${nftLat.length} (${nftMissing} not seen)`, `${pct(nftLat, 50).toFixed(1)} / ${pct(nftLat, 99).toFixed(1)} ms (target p99 < 20)`],
       ['agentd RSS', `${endpoints} endpoints`, `${(rssKiB / 1024).toFixed(1)} MiB = ${((rssKiB * 1024) / endpoints / 1024).toFixed(2)} KiB/endpoint (target < 10)`],
       ['agentd private memory (USS)', `${endpoints} endpoints`, `${(privKiB / 1024).toFixed(1)} MiB = ${((privKiB * 1024) / endpoints / 1024).toFixed(2)} KiB/endpoint (shared: ${((rssKiB - privKiB) / 1024).toFixed(1)} MiB)`],
+      ...(settled
+        ? [[`agentd RSS / USS after ${settleS} s idle`, `${endpoints} endpoints`, `${(settled.rss / 1024).toFixed(1)} / ${(settled.priv / 1024).toFixed(1)} MiB = ${((settled.rss * 1024) / endpoints / 1024).toFixed(2)} / ${((settled.priv * 1024) / endpoints / 1024).toFixed(2)} KiB/endpoint`] as [string, string, string]]
+        : []),
+      ['agentd anonymous / file-backed RSS', '', `${(kib('Anonymous') / 1024).toFixed(1)} / ${((rssKiB - kib('Anonymous')) / 1024).toFixed(1)} MiB`],
       ['nftables rules', `${st.policies} policies`, `${st.nftRules}`],
       ['routes owned', `${st.localEndpoints} local endpoints`, `${st.routesOwned}`],
     ];

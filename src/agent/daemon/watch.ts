@@ -6,7 +6,7 @@ import { keyToCidr, type Keys, type StoredKind } from '../../datastore/keys.js';
 import { PrefixWatcher, type WatchEvent } from '../../datastore/watch.js';
 import type { Logger } from '../../log/index.js';
 import { storedDecoder, type Resource } from '../../resources/index.js';
-import { Interner, stripEndpoint } from './strip.js';
+import { Interner, stripEndpoint, stripStoredEndpoint } from './strip.js';
 import type { AgentUpdate, BlockSummary } from './updates.js';
 
 export interface Watchers {
@@ -42,14 +42,27 @@ type Converter<T> = (ev: Extract<WatchEvent<T>, { type: 'put' | 'delete' }>) => 
 
 /**
  * A WorkloadEndpoint decoder that keeps only what the agent reads (strip.ts): the watcher's
- * view holds this one object, and every consumer downstream shares it.
+ * view holds this one object, and every consumer downstream shares it. A value of a
+ * WorkloadEndpoint key that the field check of strip.ts accepts is not run through the schema
+ * (`dec`); everything else is, and `dec`'s answer (or error) is the result.
  */
 export function decodeEndpoint(
   dec: (key: string, value: Buffer) => { ok: true; value: Resource } | { ok: false; error: string },
   pool: Interner,
   key: string,
   value: Buffer,
+  isEndpointKey: (key: string) => boolean = () => false,
 ): { ok: true; value: Resource } | { ok: false; error: string } {
+  if (isEndpointKey(key)) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(value.toString('utf8'));
+    } catch {
+      doc = undefined;
+    }
+    const w = stripStoredEndpoint(doc, pool);
+    if (w) return { ok: true, value: w };
+  }
   const r = dec(key, value);
   if (!r.ok || r.value.kind !== 'WorkloadEndpoint') return r;
   return { ok: true, value: stripEndpoint(r.value, pool) };
@@ -110,7 +123,8 @@ export function startWatchers(o: WatchOptions): Watchers {
 
   for (const kind of ['Node', 'WorkloadEndpoint', 'Namespace', 'NetworkPolicy', 'Service', 'EndpointSlice', 'BGPConfiguration', 'BGPPeer', 'IPPool'] as const) {
     const dec = storedDecoder(keys, kind);
-    add<Resource>(kind, keys.kindPrefix(kind), kind === 'WorkloadEndpoint' ? (k, v) => decodeEndpoint(dec, pool, k, v) : dec, resourceConverter(kind));
+    const isEndpointKey = (k: string): boolean => keys.parseResource(k)?.kind === 'WorkloadEndpoint';
+    add<Resource>(kind, keys.kindPrefix(kind), kind === 'WorkloadEndpoint' ? (k, v) => decodeEndpoint(dec, pool, k, v, isEndpointKey) : dec, resourceConverter(kind));
   }
   add<true>('affinity', keys.nodeAffinityPrefix(o.nodeName), () => ({ ok: true, value: true }), (ev) => {
     const seg = ev.key.slice(keys.nodeAffinityPrefix(o.nodeName).length);

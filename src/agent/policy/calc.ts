@@ -215,11 +215,20 @@ export function rulesIssue(p: NetworkPolicy): string | undefined {
 
 // ---------------------------------------------------------------------------------------
 
+// Decimal 0–255 without leading zeros: the form formatIp writes, so such a /32 needs no parse.
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const CANONICAL_V4_HOST = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}/32$`);
+
 /** An endpoint's single addresses by family, canonical text; anything else is reported. */
 export function endpointAddresses(ipNetworks: readonly string[] | undefined, ref: string, errors: PolicyError[]): { v4: string[]; v6: string[] } {
   const v4: string[] = [];
   const v6: string[] = [];
   for (const n of ipNetworks ?? []) {
+    // A canonical IPv4 host prefix is its own address text: no bigint parse and format.
+    if (CANONICAL_V4_HOST.test(n)) {
+      v4.push(n.slice(0, -3));
+      continue;
+    }
     try {
       const c = parseCidr(n, { strict: false });
       if (c.prefixLen !== bitsOf(c.family)) throw new Error(`${n} is not a single address`);

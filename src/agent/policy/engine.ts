@@ -14,7 +14,7 @@
 // by namespace; scopes (a peer's pod selector in a namespace or in selected namespaces) by
 // namespace; policy → selected local endpoints and back. Endpoint and policy records hold
 // only what the calculation reads, sharing the label and port objects of the stored resource.
-import { matchLabelSelector, type LabelSelector, type Namespace, type NetworkPolicy, type NetworkPolicyPort, type WorkloadEndpoint } from '../../resources/index.js';
+import { type LabelSelector, type Namespace, type NetworkPolicy, type NetworkPolicyPort, type WorkloadEndpoint } from '../../resources/index.js';
 import {
   ALL_PODS,
   blockSet,
@@ -171,6 +171,48 @@ interface Local {
   outKey: string;
 }
 
+/**
+ * matchLabelSelector (src/resources/meta.ts) with the selector's terms taken apart once per
+ * selector object: the generic function builds Object.entries arrays and iterators on every
+ * call, and the cold sync calls it ~1 million times (each pod against every candidate scope),
+ * ~120 MB of garbage. Same semantics: all terms ANDed, labels read as own properties only.
+ */
+type Matcher = (labels: Labels) => boolean;
+const matchers = new WeakMap<LabelSelector, Matcher>();
+
+export function compileSelector(sel: LabelSelector): Matcher {
+  const keys: string[] = [];
+  const vals: string[] = [];
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
+    keys.push(k);
+    vals.push(v);
+  }
+  const exprs = (sel.matchExpressions ?? []).map((r) => ({ key: r.key, op: r.operator, values: r.values ?? [] }));
+  return (labels) => {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (!Object.hasOwn(labels, k) || labels[k] !== vals[i]) return false;
+    }
+    for (let i = 0; i < exprs.length; i++) {
+      const r = exprs[i]!;
+      const x = Object.hasOwn(labels, r.key) ? labels[r.key] : undefined;
+      const ok =
+        r.op === 'In' ? x !== undefined && r.values.includes(x)
+        : r.op === 'NotIn' ? x === undefined || !r.values.includes(x)
+        : r.op === 'Exists' ? x !== undefined
+        : x === undefined;
+      if (!ok) return false;
+    }
+    return true;
+  };
+}
+
+function matchLabelSelector(sel: LabelSelector, labels: Labels): boolean {
+  let m = matchers.get(sel);
+  if (!m) matchers.set(sel, (m = compileSelector(sel)));
+  return m(labels);
+}
+
 const errKey = (e: PolicyError): string => `${e.policy ?? ''}|${e.endpoint ?? ''}|${e.code}|${e.message}`;
 
 function setNamesOf(e: DesiredEndpoint | null): string[] {
@@ -184,6 +226,15 @@ function setNamesOf(e: DesiredEndpoint | null): string[] {
     if (r.port.kind === 'named') out.push(r.port.v4, r.port.v6);
   }
   return out;
+}
+
+// Records kept per endpoint and per policy are built by push(), which reserves 17 slots at
+// the first element (152 bytes where a pod's one address needs 24, 11,000 times over). Kept
+// copies are cut to size; an empty array literal has no backing store at all.
+const NO_LABELS: Labels = Object.freeze({});
+const NO_ADDRESSES: readonly string[] = Object.freeze([]);
+function tight<T>(a: T[]): T[] {
+  return a.length === 0 ? [] : a.slice();
 }
 
 function insertSorted(list: string[], x: string): void {
@@ -206,8 +257,9 @@ export interface EngineStats {
 }
 
 export class PolicyEngine {
-  private readonly eps = new Map<string, Ep>();
+  /** Endpoints by namespace, then by ref. No second index by ref alone: a ref names its namespace. */
   private readonly epsByNs = new Map<string, Map<string, Ep>>();
+  private epCount = 0;
   private readonly nsLabels = new Map<string, Labels>();
   private readonly pols = new Map<string, Pol>();
   private readonly polsByNs = new Map<string, Set<Pol>>();
@@ -253,7 +305,7 @@ export class PolicyEngine {
   }
 
   stats(): EngineStats {
-    return { endpoints: this.eps.size, localEndpoints: this.locals.size, policies: this.pols.size, scopes: this.scopes.size, sets: this.sets.size };
+    return { endpoints: this.epCount, localEndpoints: this.locals.size, policies: this.pols.size, scopes: this.scopes.size, sets: this.sets.size };
   }
 
   /** Records one update and marks what it affects; nothing is published until state(). */
@@ -409,7 +461,7 @@ export class PolicyEngine {
       }
       this.scopes.set(def.key, s);
       if (all) {
-        /* every endpoint is a candidate; see candidates() */
+        /* every endpoint is a candidate; see contributeToScopes() */
       } else if (def.namespace !== null) {
         let l = this.scopesByNs.get(def.namespace);
         if (!l) this.scopesByNs.set(def.namespace, (l = new Set()));
@@ -438,40 +490,50 @@ export class PolicyEngine {
     return this.scopes.get(ALL_PODS.key);
   }
 
-  /** Scopes an endpoint of namespace ns could be in. */
-  private *candidates(ns: string): Iterable<Scope> {
-    yield* this.scopesByNs.get(ns) ?? [];
-    yield* this.nsSelScopes;
+  /**
+   * Adds (or removes) an endpoint to (from) every scope it is in. The candidates: the scopes of
+   * its namespace, the namespace-selector scopes, the all-pods scope. Plain loops, not a
+   * generator: this runs for every endpoint update.
+   */
+  private contributeToScopes(e: Ep, sign: 1 | -1): void {
+    const byNs = this.scopesByNs.get(e.ns);
+    if (byNs) for (const s of byNs) if (this.inScope(s, e)) this.contribute(s, e, sign);
+    for (const s of this.nsSelScopes) if (this.inScope(s, e)) this.contribute(s, e, sign);
     const all = this.allScope();
-    if (all) yield all;
+    if (all) this.contribute(all, e, sign);
   }
 
   // --- endpoints -----------------------------------------------------------------------------
 
+  /** `ns/name`: names are DNS subdomains (no "/"), so the namespace is what precedes the last "/". */
+  private epOf(ref: string): Ep | undefined {
+    return this.epsByNs.get(ref.slice(0, ref.lastIndexOf('/')))?.get(ref);
+  }
+
   private setEndpoint(ref: string, w: WorkloadEndpoint | null): void {
-    const old = this.eps.get(ref);
+    const old = this.epOf(ref);
     let next: Ep | undefined;
     if (w) {
       const errs: PolicyError[] = [];
       const { v4, v6 } = endpointAddresses(w.spec.ipNetworks, ref, errs);
       this.setErrors(`ep:${ref}`, errs);
-      next = { ref, ns: w.metadata.namespace ?? 'default', labels: w.metadata.labels ?? {}, node: w.spec.node, iface: w.spec.interfaceName, v4, v6, ports: w.spec.ports };
+      next = { ref, ns: w.metadata.namespace ?? 'default', labels: w.metadata.labels ?? NO_LABELS, node: w.spec.node, iface: w.spec.interfaceName, v4: v4.length ? v4.slice() : NO_ADDRESSES, v6: v6.length ? v6.slice() : NO_ADDRESSES, ports: w.spec.ports };
     } else this.setErrors(`ep:${ref}`, []);
 
     // Selector sets: the old version leaves the scopes it was in, the new one joins its own.
-    if (old) for (const s of this.candidates(old.ns)) if (this.inScope(s, old)) this.contribute(s, old, -1);
+    if (old) this.contributeToScopes(old, -1);
     if (old) {
       const m = this.epsByNs.get(old.ns)!;
       m.delete(ref);
       if (m.size === 0) this.epsByNs.delete(old.ns);
-      this.eps.delete(ref);
+      this.epCount--;
     }
     if (next) {
-      this.eps.set(ref, next);
+      this.epCount++;
       let m = this.epsByNs.get(next.ns);
       if (!m) this.epsByNs.set(next.ns, (m = new Map()));
       m.set(ref, next);
-      for (const s of this.candidates(next.ns)) if (this.inScope(s, next)) this.contribute(s, next, 1);
+      this.contributeToScopes(next, 1);
     }
 
     const wasLocal = old !== undefined && old.node === this.nodeName;
@@ -621,6 +683,12 @@ export class PolicyEngine {
         }
       }
     }
+    pol.errors = tight(pol.errors);
+    pol.ingress = tight(pol.ingress);
+    pol.egress = tight(pol.egress);
+    pol.scopeRefs = tight(pol.scopeRefs);
+    pol.namedRefs = tight(pol.namedRefs);
+    pol.nets = tight(pol.nets);
     let byNs = this.polsByNs.get(ns);
     if (!byNs) this.polsByNs.set(ns, (byNs = new Set()));
     byNs.add(pol);
@@ -669,7 +737,7 @@ export class PolicyEngine {
   private recompute(ref: string): void {
     const l = this.locals.get(ref);
     const ep = l?.ep;
-    const isLocal = ep !== undefined && this.eps.get(ref) === ep && ep.node === this.nodeName;
+    const isLocal = ep !== undefined && this.epOf(ref) === ep && ep.node === this.nodeName;
     const errs: PolicyError[] = [];
     let out: DesiredEndpoint | null = null;
     if (isLocal && ep) {
@@ -773,8 +841,9 @@ export class PolicyEngine {
     if (this.netsChanged || localsChanged) this.settleNetComments();
     this.netsChanged = false;
 
-    // Scopes and sets no policy references any more.
-    for (const [k, s] of this.scopes) {
+    // Scopes and sets no policy references any more. (Iterating values, not [key, value]
+    // entries: an entry array per scope and set per state() was most of an update's garbage.)
+    for (const s of this.scopes.values()) {
       if (s.users > 0) {
         for (const [nk, np] of s.named) {
           if (np.users > 0) continue;
@@ -784,7 +853,7 @@ export class PolicyEngine {
         }
         continue;
       }
-      this.scopes.delete(k);
+      this.scopes.delete(s.def.key);
       if (s.sel) {
         this.releaseSet(s.sel.v4);
         this.releaseSet(s.sel.v6);
@@ -799,7 +868,7 @@ export class PolicyEngine {
         if (l?.size === 0) this.scopesByNs.delete(s.def.namespace);
       } else this.nsSelScopes.delete(s);
     }
-    for (const [n, s] of this.sets) if (s.owners <= 0 && s.uses <= 0 && s !== this.nodeSets.v4 && s !== this.nodeSets.v6) this.sets.delete(n);
+    for (const s of this.sets.values()) if (s.owners <= 0 && s.uses <= 0 && s !== this.nodeSets.v4 && s !== this.nodeSets.v6) this.sets.delete(s.name);
 
     let { sets, endpoints, errors } = this.current;
     if (this.setListChanged) {

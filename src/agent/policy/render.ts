@@ -247,6 +247,44 @@ function scriptOf(t: RenderedTable): string {
   return out.join('\n');
 }
 
+/**
+ * Elements of `prev` missing from `next` and the other way, each in its list's order. Set
+ * elements are published sorted; then a merge walk finds them without two hash sets of every
+ * element (a selector set of a few thousand pods, per pod change). Unsorted input: sets.
+ */
+export function elementDiff(prev: readonly string[], next: readonly string[]): { del: string[]; add: string[] } {
+  const sorted = (xs: readonly string[]): boolean => {
+    for (let i = 1; i < xs.length; i++) if (!(xs[i - 1]! < xs[i]!)) return false;
+    return true;
+  };
+  if (!sorted(prev) || !sorted(next)) {
+    const have = new Set(prev);
+    const want = new Set(next);
+    return { del: prev.filter((e) => !want.has(e)), add: next.filter((e) => !have.has(e)) };
+  }
+  const del: string[] = [];
+  const add: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < prev.length && j < next.length) {
+    const a = prev[i]!;
+    const b = next[j]!;
+    if (a === b) {
+      i++;
+      j++;
+    } else if (a < b) {
+      del.push(a);
+      i++;
+    } else {
+      add.push(b);
+      j++;
+    }
+  }
+  while (i < prev.length) del.push(prev[i++]!);
+  while (j < next.length) add.push(next[j++]!);
+  return { del, add };
+}
+
 function chunks<T>(xs: readonly T[], n: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
@@ -291,10 +329,9 @@ export function renderDiff(prev: DesiredState, next: DesiredState, opts: RenderO
       // Set names are derived from what defines them, so a changed declaration means the
       // state did not come from this renderer: replace everything.
       if (p.type !== s.type || p.interval !== s.interval) return fullResult();
-      const have = new Set(p.elements);
-      const want = new Set(s.elements);
-      const del = p.elements.filter((e) => !want.has(e));
-      add = s.elements.filter((e) => !have.has(e));
+      const d = elementDiff(p.elements, s.elements);
+      const del = d.del;
+      add = d.add;
       // An interval set's elements are the ranges themselves; removing one must name it exactly,
       // which holds because content-named interval sets never change in place.
       for (const c of chunks(del, ELEMS_PER_COMMAND)) out.push(`delete element ${T} ${s.name} { ${c.join(', ')} }`);
