@@ -11,7 +11,7 @@
 // - @grpc/grpc-js and @grpc/proto-loader, because etcd3 loads them too, and two copies of
 //   grpc-js in one process would double its memory and break instanceof checks;
 // - the native socket-option addon (*.node), loaded by path with createRequire.
-import { readdirSync } from 'node:fs';
+import { chmodSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -41,4 +41,7 @@ await build({
   banner: { js: "import { createRequire as __ternCreateRequire } from 'node:module'; const require = __ternCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+// Each bundle starts with its entry's `#!/usr/bin/env -S node <flags>` line and is run directly
+// by the image's wrappers; esbuild keeps the mode of a file tsc already wrote (0644).
+for (const e of entries) chmodSync(join(root, 'dist', 'daemons', e.slice(e.lastIndexOf('/') + 1).replace(/\.ts$/, '.js')), 0o755);
 console.log(`bundle: ${entries.length} daemons in ${Date.now() - started} ms`);
