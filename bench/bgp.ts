@@ -8,9 +8,20 @@
 // Send: tern-bgpd originating 500,000 IPv4 /24 (originateBulk) to a BIRD receiver, against BIRD
 // sending the same to BIRD.
 //
+// The sender's two sessions come up as much as a second apart (BIRD's randomised connect
+// timers), and "s to 99.9 %" counts from the first: "v4 s" / "v6 s" time each family from its
+// own session's Established to 99.9 % of that family, which is steadier from run to run. "CPU s"
+// is the receiver's CPU time from enabling the sender until it held every prefix (the sender's
+// since its start for the send rows).
+//
 // Flags: --v4 N --v6 N (prefix counts), --only tern|bird|gobgp|send (repeatable),
-// --cpu-prof DIR (run tern-bgpd under node --cpu-prof, profiles written to DIR); BENCH_TRACE=1
-// prints every poll (time since Established, counts).
+// --runs N (each receiver N times in turn, against the same loaded sender; the table shows the
+// median of each column and the note every run's time to 99.9 %),
+// --cpu-prof DIR (run tern-bgpd under node --cpu-prof, profiles written to DIR), --node-arg ARG
+// (repeatable: a node option for tern-bgpd, e.g. --trace-gc), --log-dir DIR (tern-bgpd's output
+// kept there as tern-<role>-<n>.log, and the BIRD sender's as sender.log, instead of in the lab
+// directory), --tern-log-level L (default warn); BENCH_TRACE=1 prints every poll (time since
+// Established, counts; for tern-bgpd also its CPU time and when the poll was sent).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -36,6 +47,16 @@ const want = (k: string): boolean => only.length === 0 || only.includes(k);
 const N4 = arg('--v4', 500_000);
 const N6 = arg('--v6', 100_000);
 const cpuProf = argStr('--cpu-prof');
+const RUNS = Math.max(1, arg('--runs', 1));
+const nodeArgsExtra = argv.flatMap((a, i) => (a === '--node-arg' ? [argv[i + 1]!] : []));
+const logDir = argStr('--log-dir');
+const ternLogLevel = argStr('--tern-log-level') ?? 'warn';
+let logSeq = 0;
+/** Node options and spawn options of a tern-bgpd run (profiling, extra flags, kept log). */
+function ternSpawn(role: string): { nodeArgs: string[]; opts: { logFile?: string } } {
+  const nodeArgs = [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []), ...nodeArgsExtra];
+  return { nodeArgs, opts: logDir ? { logFile: join(logDir, `tern-${role}-${++logSeq}.log`) } : {} };
+}
 const TIMEOUT_MS = 180_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -49,6 +70,18 @@ function v6Prefix(i: number): string {
   const v = (0x2a00n << 32n) + BigInt(i); // 2a00:0000:xxxx:yyyy::/48 counting in the top 48 bits
   const h = v.toString(16).padStart(12, '0');
   return `${h.slice(0, 4)}:${h.slice(4, 8)}:${h.slice(8, 12)}::/48`;
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (clock ticks of
+ * 1/100 s, the Linux USER_HZ). The receiver's share from just before the sender is enabled until
+ * it holds every prefix tells work from waiting when the machine is busy.
+ */
+function cpuSeconds(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name, which may itself hold spaces.
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 /** Peak and current resident set of a process, in MB. */
@@ -70,24 +103,43 @@ async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = TIM
  * Polls a receiver's prefix count from t0 (Established) until it holds `total`: seconds until
  * 99.9 % were in and until all were.
  */
-async function converge(what: string, t0: number, total: number, count: () => Promise<number>, everyMs = 50): Promise<{ seconds999: number; seconds: number }> {
+async function converge(
+  what: string, t0: number, total: number, count: () => Promise<number | readonly [number, number]>, everyMs = 50, split: readonly [number, number] = [0, 0],
+): Promise<{ seconds999: number; seconds: number; near4: number; near6: number }> {
   let done = 0;
   let near = 0;
+  // With per-family counts ([v4, v6]): when each family reached 99.9 % of its own share.
+  let near4 = 0;
+  let near6 = 0;
   await waitFor(what, async () => {
-    const n = await count();
+    const c = await count();
+    const n = typeof c === 'number' ? c : c[0] + c[1];
     done = Date.now();
     if (near === 0 && n >= 0.999 * total) near = done;
+    if (typeof c !== 'number') {
+      if (near4 === 0 && c[0] >= 0.999 * split[0]) near4 = done;
+      if (near6 === 0 && c[1] >= 0.999 * split[1]) near6 = done;
+    }
     return n >= total;
   }, TIMEOUT_MS, everyMs);
-  return { seconds999: (near - t0) / 1000, seconds: (done - t0) / 1000 };
+  return { seconds999: (near - t0) / 1000, seconds: (done - t0) / 1000, near4, near6 };
 }
 
 interface Result {
   name: string;
   /** Until 99.9 % of the prefixes are in (the BIRD sender holds back a last few hundred for ~3 s). */
   seconds999: number;
+  /**
+   * Per family, from its own session's Established until 99.9 % of that family is in. The sender
+   * brings its two sessions up as much as a second apart (BIRD's randomised connect timers),
+   * which the first column includes; these do not. NaN where not measured.
+   */
+  v4s: number;
+  v6s: number;
   seconds: number;
   peakMb: number;
+  /** CPU seconds the receiver (sender, for the send rows) used from enabling the session to the end. */
+  cpu: number;
   note: string;
 }
 
@@ -96,6 +148,9 @@ class Bench {
   send!: Host;
   recv!: Host;
   senderSock = '';
+  /** Each session's Established as found by the last establishedAt() (the earlier one is its result). */
+  up4 = 0;
+  up6 = 0;
 
   async setup(): Promise<void> {
     this.lab = await Lab.create();
@@ -150,7 +205,7 @@ protocol bgp bgp6 {
 `;
     writeFileSync(join(dir, 'sender.conf'), conf);
     this.senderSock = join(dir, 'sender.ctl');
-    const p = this.lab.spawn(this.send, 'bird', ['-f', '-c', join(dir, 'sender.conf'), '-s', this.senderSock, '-P', join(dir, 'sender.pid')]);
+    const p = this.lab.spawn(this.send, 'bird', ['-f', '-c', join(dir, 'sender.conf'), '-s', this.senderSock, '-P', join(dir, 'sender.pid')], logDir ? { logFile: join(logDir, 'sender.log') } : {});
     await waitFor('sender table loaded', async () => {
       const r = await this.birdc(this.send, this.senderSock, 'show', 'route', 'count');
       const m = /Total: (\d+) of (\d+) routes/.exec(r) ?? /(\d+) of (\d+) routes/.exec(r);
@@ -169,6 +224,11 @@ protocol bgp bgp6 {
     await this.birdc(this.send, this.senderSock, 'disable', 'bgp6');
   }
 
+  /** Per-family seconds (see Result.v4s) from converge's per-family times. */
+  perFamily(t: { near4: number; near6: number }, v6: boolean): { v4s: number; v6s: number } {
+    return { v4s: t.near4 > 0 ? (t.near4 - this.up4) / 1000 : NaN, v6s: v6 && t.near6 > 0 ? (t.near6 - this.up6) / 1000 : NaN };
+  }
+
   async establishedAt(v6: boolean): Promise<number> {
     let t = 0;
     await waitFor('sender Established', async () => {
@@ -176,6 +236,9 @@ protocol bgp bgp6 {
       const b = v6 ? await this.since(this.send, this.senderSock, 'bgp6') : a;
       if (a === null || b === null) return false;
       t = Math.min(a, b);
+      this.up4 = a;
+      this.up6 = b;
+      if (process.env.BENCH_TRACE && v6) log(`  sender Established: bgp4 ${new Date(a).toISOString()}, bgp6 ${new Date(b).toISOString()}`);
       return true;
     }, 60_000, 50);
     return t;
@@ -194,22 +257,24 @@ protocol bgp bgp6 {
       ],
     } }));
     const sock = join(dir, 'tern-recv.sock');
-    const nodeArgs = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [];
-    const p = this.lab.spawn(this.recv, process.execPath, [...nodeArgs, join(process.cwd(), 'dist/daemons/tern-bgpd.js'), '--config', cfg, '--grpc-socket', sock, '--ops-listen', `${this.recv.fabricIp}:9180`, '--log-level', 'warn']);
+    const { nodeArgs, opts } = ternSpawn('recv');
+    const p = this.lab.spawn(this.recv, process.execPath, [...nodeArgs, join(process.cwd(), 'dist/daemons/tern-bgpd.js'), '--config', cfg, '--grpc-socket', sock, '--ops-listen', `${this.recv.fabricIp}:9180`, '--log-level', ternLogLevel], opts);
     const Ctor = bgpProto().tern.bgp.v1.Bgp;
     const c = new Ctor(`unix:${sock}`, grpc.credentials.createInsecure()) as unknown as BgpClient;
     const stats = (): Promise<Stats__Output> => unary<object, Stats__Output>(c.getStats.bind(c) as never, {}, 5000);
     try {
       await waitFor('tern-bgpd up', () => stats().then(() => true, () => false), 30_000);
+      const cpu0 = cpuSeconds(p.pid);
       await this.enableSender(v6 > 0);
       const t0 = await this.establishedAt(v6 > 0);
       const t = await converge('tern-bgpd has every prefix', t0, v4 + v6, async () => {
+        const asked = Date.now();
         const s = await stats();
-        if (process.env.BENCH_TRACE) log(`  +${Date.now() - t0} ms: ${s.locRibIpv4Prefixes} v4, ${s.locRibIpv6Prefixes} v6, ${s.updatesReceived} updates`);
-        return s.locRibIpv4Prefixes + s.locRibIpv6Prefixes;
-      });
+        if (process.env.BENCH_TRACE) log(`  +${Date.now() - t0} ms: ${s.locRibIpv4Prefixes} v4, ${s.locRibIpv6Prefixes} v6, ${s.updatesReceived} updates, CPU ${(cpuSeconds(p.pid) - cpu0).toFixed(2)} s (asked at +${asked - t0} ms)`);
+        return [s.locRibIpv4Prefixes, s.locRibIpv6Prefixes] as const;
+      }, 50, [v4, v6]);
       const m = rss(p.pid);
-      return { name: 'tern-bgpd', ...t, peakMb: m.peak, note: `RSS now ${m.now.toFixed(0)} MB` };
+      return { name: 'tern-bgpd', ...t, ...this.perFamily(t, v6 > 0), peakMb: m.peak, cpu: cpuSeconds(p.pid) - cpu0, note: `RSS now ${m.now.toFixed(0)} MB` };
     } finally {
       c.close();
       await this.disableSender();
@@ -231,16 +296,17 @@ protocol bgp r6 { local ${this.recv.ipv6} as 65002; neighbor ${this.send.ipv6} a
     const imported = async (proto: string): Promise<number> => Number(/Routes:\s+(\d+) imported/.exec(await this.birdc(this.recv, sock, 'show', 'protocols', 'all', proto))?.[1] ?? 0);
     try {
       await waitFor('BIRD receiver up', async () => (await this.birdc(this.recv, sock, 'show', 'status')).includes('Daemon is up'), 30_000);
+      const cpu0 = cpuSeconds(p.pid);
       await this.enableSender(v6 > 0);
       const t0 = await this.establishedAt(v6 > 0);
       const t = await converge('BIRD has every prefix', t0, v4 + v6, async () => {
         const a = await imported('r4');
         const b = v6 > 0 ? await imported('r6') : 0;
         if (process.env.BENCH_TRACE) log(`  +${Date.now() - t0} ms: ${a} v4, ${b} v6`);
-        return a + b;
-      });
+        return [a, b] as const;
+      }, 50, [v4, v6]);
       const m = rss(p.pid);
-      return { name: label, ...t, peakMb: m.peak, note: `RSS now ${m.now.toFixed(0)} MB` };
+      return { name: label, ...t, ...this.perFamily(t, v6 > 0), peakMb: m.peak, cpu: cpuSeconds(p.pid) - cpu0, note: `RSS now ${m.now.toFixed(0)} MB` };
     } finally {
       await this.disableSender();
       await p.stop('SIGTERM', 10_000);
@@ -279,11 +345,12 @@ protocol bgp r6 { local ${this.recv.ipv6} as 65002; neighbor ${this.send.ipv6} a
     };
     try {
       await waitFor('GoBGP up', async () => (await this.lab.exec(this.recv, 'gobgp', ['-p', '50051', 'global'], { allowFail: true })).stdout.includes('AS'), 30_000);
+      const cpu0 = cpuSeconds(p.pid);
       await this.enableSender(v6 > 0);
       const t0 = await this.establishedAt(v6 > 0);
-      const t = await converge('GoBGP has every prefix', t0, v4 + v6, async () => (await count('ipv4')) + (v6 > 0 ? await count('ipv6') : 0), 250);
+      const t = await converge('GoBGP has every prefix', t0, v4 + v6, async () => [await count('ipv4'), v6 > 0 ? await count('ipv6') : 0] as const, 250, [v4, v6]);
       const m = rss(p.pid);
-      return { name: 'GoBGP', ...t, peakMb: m.peak, note: `RSS now ${m.now.toFixed(0)} MB` };
+      return { name: 'GoBGP', ...t, ...this.perFamily(t, v6 > 0), peakMb: m.peak, cpu: cpuSeconds(p.pid) - cpu0, note: `RSS now ${m.now.toFixed(0)} MB` };
     } finally {
       await this.disableSender();
       await p.stop('SIGTERM', 10_000);
@@ -308,9 +375,9 @@ protocol bgp fromtern { local ${this.send.fabricIp} as 65001; neighbor ${this.re
       originateBulk: [{ from: '16.0.0.0/24', count: v4 }],
     } }));
     const tsock = join(dir, 'tern-send.sock');
-    const nodeArgs = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [];
+    const { nodeArgs, opts } = ternSpawn('send');
     const started = Date.now();
-    const tern = this.lab.spawn(this.recv, process.execPath, [...nodeArgs, join(process.cwd(), 'dist/daemons/tern-bgpd.js'), '--config', cfg, '--grpc-socket', tsock, '--ops-listen', `${this.recv.fabricIp}:9180`, '--log-level', 'warn']);
+    const tern = this.lab.spawn(this.recv, process.execPath, [...nodeArgs, join(process.cwd(), 'dist/daemons/tern-bgpd.js'), '--config', cfg, '--grpc-socket', tsock, '--ops-listen', `${this.recv.fabricIp}:9180`, '--log-level', ternLogLevel], opts);
     const imported = async (): Promise<number> => Number(/Routes:\s+(\d+) imported/.exec(await this.birdc(this.send, sock, 'show', 'protocols', 'all', 'fromtern'))?.[1] ?? 0);
     try {
       let t0 = 0;
@@ -321,7 +388,7 @@ protocol bgp fromtern { local ${this.send.fabricIp} as 65001; neighbor ${this.re
       }, 60_000, 50);
       const t = await converge('BIRD has every prefix from tern-bgpd', t0, v4, imported);
       const m = rss(tern.pid);
-      return { name: 'tern-bgpd → BIRD', ...t, peakMb: m.peak, note: `sender peak RSS; start to Established ${((t0 - started) / 1000).toFixed(1)} s (origination included)` };
+      return { name: 'tern-bgpd → BIRD', ...t, v4s: t.seconds999, v6s: NaN, peakMb: m.peak, cpu: cpuSeconds(tern.pid), note: `sender peak RSS; start to Established ${((t0 - started) / 1000).toFixed(1)} s (origination included)` };
     } finally {
       await tern.stop('SIGINT', 10_000);
       await bird.stop('SIGTERM', 10_000);
@@ -329,16 +396,40 @@ protocol bgp fromtern { local ${this.send.fabricIp} as 65001; neighbor ${this.re
   }
 }
 
+/** One row from repeated runs: the median of each column. */
+function median(rs: Result[]): Result {
+  const mid = (f: (r: Result) => number): number => {
+    const v = rs.map(f).sort((x, y) => x - y);
+    return v.length % 2 === 1 ? v[v.length >> 1]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  };
+  if (rs.length === 1) return rs[0]!;
+  return {
+    name: rs[0]!.name,
+    seconds999: mid((r) => r.seconds999),
+    v4s: mid((r) => r.v4s),
+    v6s: mid((r) => r.v6s),
+    seconds: mid((r) => r.seconds),
+    peakMb: mid((r) => r.peakMb),
+    cpu: mid((r) => r.cpu),
+    note: `median of ${rs.length}; to 99.9 %: ${rs.map((r) => r.seconds999.toFixed(2)).join(', ')} s`,
+  };
+}
+
 function table(rows: Result[], ref: Result | undefined, memRatio = true): string {
-  const head = ['receiver', 's to 99.9 %', 'x BIRD', 's to all', 'x BIRD', 'peak RSS MB', 'x BIRD', 'note'];
+  const head = ['receiver', 's to 99.9 %', 'x BIRD', 'v4 s', 'x BIRD', 'v6 s', 'x BIRD', 's to all', 'x BIRD', 'peak RSS MB', 'x BIRD', 'CPU s', 'note'];
   const body = rows.map((r) => [
     r.name,
     r.seconds999.toFixed(2),
     ref ? (r.seconds999 / ref.seconds999).toFixed(2) : '-',
+    Number.isNaN(r.v4s) ? '-' : r.v4s.toFixed(2),
+    ref && !Number.isNaN(r.v4s) ? (r.v4s / ref.v4s).toFixed(2) : '-',
+    Number.isNaN(r.v6s) ? '-' : r.v6s.toFixed(2),
+    ref && !Number.isNaN(r.v6s) ? (r.v6s / ref.v6s).toFixed(2) : '-',
     r.seconds.toFixed(2),
     ref ? (r.seconds / ref.seconds).toFixed(2) : '-',
     r.peakMb.toFixed(0),
     ref && memRatio ? (r.peakMb / ref.peakMb).toFixed(2) : '-',
+    r.cpu.toFixed(2),
     r.note,
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
@@ -349,22 +440,27 @@ function table(rows: Result[], ref: Result | undefined, memRatio = true): string
 const b = new Bench();
 try {
   if (cpuProf) mkdirSync(cpuProf, { recursive: true });
+  if (logDir) mkdirSync(logDir, { recursive: true });
   await b.setup();
   log(`generating and loading the BIRD sender (${N4} IPv4 /24 + ${N6} IPv6 /48)...`);
   const sender = await b.startSender(65002, N4, N6);
-  const recv: Result[] = [];
-  if (want('bird')) {
-    log('receiver: BIRD');
-    recv.push(await b.birdReceiver(N4, N6));
+  const runs = new Map<string, Result[]>();
+  for (let k = 0; k < RUNS; k++) {
+    const more = (r: Result): void => void runs.set(r.name, [...(runs.get(r.name) ?? []), r]);
+    if (want('bird')) {
+      log('receiver: BIRD');
+      more(await b.birdReceiver(N4, N6));
+    }
+    if (want('tern')) {
+      log('receiver: tern-bgpd');
+      more(await b.ternReceiver(N4, N6));
+    }
+    if (want('gobgp')) {
+      log('receiver: GoBGP');
+      more(await b.gobgpReceiver(N4, N6));
+    }
   }
-  if (want('tern')) {
-    log('receiver: tern-bgpd');
-    recv.push(await b.ternReceiver(N4, N6));
-  }
-  if (want('gobgp')) {
-    log('receiver: GoBGP');
-    recv.push(await b.gobgpReceiver(N4, N6));
-  }
+  const recv = [...runs.values()].map(median);
   const send: Result[] = [];
   if (want('send')) {
     log('sending: BIRD → BIRD (IPv4 only)');

@@ -1,5 +1,5 @@
 // What a route looks like when it leaves: the iBGP/eBGP/reflector rules, well-known communities,
-// policy edits, AS4 translation, and the per-peer table of encoded outgoing attribute sets.
+// policy edits, AS4 translation, and the table of encoded outgoing attribute sets (shared by all peers).
 import type { PeerDescriptor } from '../peer.js';
 import type { PolicyChain, PolicyEdits, PolicyPrefix, RouteFacts } from '../policy/index.js';
 import {
@@ -20,7 +20,7 @@ import { codeOf } from './attrs.js';
 import type { Clock, Timer } from '../../clock/index.js';
 export type { Clock, Timer };
 
-/** An encoded attribute block for one peer's send context, shared by every prefix that uses it. */
+/** An encoded attribute block, shared by every prefix and every peer whose send context yields these bytes. */
 export interface OutSet {
   id: number;
   key: string;
@@ -44,8 +44,9 @@ export class OutSetTable {
     return this.table[id]!;
   }
 
-  intern(bytes: Uint8Array, nextHop: string | undefined): OutSet {
-    const key = `${nextHop ?? ''}|${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')}`;
+  /** `as4`: the send context's AS number width, the one part of it that changes what bytes mean. */
+  intern(bytes: Uint8Array, nextHop: string | undefined, as4: boolean): OutSet {
+    const key = `${as4 ? 4 : 2}${nextHop ?? ''}|${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')}`;
     let s = this.byKey.get(key);
     if (s === undefined) {
       s = { id: this.free.pop() ?? this.table.length, key, bytes, nextHop: nextHop === undefined ? undefined : { nextHop }, refs: 0 };
@@ -117,7 +118,9 @@ export interface PeerState {
   importChain: PolicyChain | null;
   exportChain: PolicyChain | null;
   out: OutFamily[];
-  outSets: OutSetTable;
+  /** The peer's export class (see Rib.joinExportClass); -1 while it is in none. */
+  exportClass: number;
+  exportClassKey: string | null;
   /** Next hop = our session address towards iBGP peers too (eBGP always gets it). */
   nextHopSelf: boolean;
 }

@@ -40,7 +40,7 @@ import {
   type PeerState,
   type Timer,
 } from './export.js';
-import { FamilyTable, PathFlag, PrefixFlag, key6 } from './table.js';
+import { FamilyTable, PathFlag, PrefixFlag } from './table.js';
 
 export { BEST_REASONS, type BestReason } from './decision.js';
 export type { Clock, Timer } from './export.js';
@@ -61,6 +61,11 @@ export interface RibOptions {
   alwaysCompareMed?: boolean;
   /** LOCAL_PREF for paths without one, and added towards iBGP peers (default 100). */
   defaultLocalPref?: number;
+  /**
+   * RFC 7313 §4: how long paths marked by a peer's BoRR wait for its EoRR before they are removed
+   * anyway (default 360 s, like the graceful-restart stale time; FRR uses its stalepath-time).
+   */
+  refreshStaleMs?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -160,7 +165,11 @@ export interface RibStats {
   ipv6Prefixes: number;
   paths: number;
   attributeSets: number;
-  peers: { id: number; up: boolean; accepted: number; loopDropped: number; outSets: number }[];
+  peers: { id: number; up: boolean; accepted: number; loopDropped: number }[];
+  /** Encoded outgoing attribute sets, shared by every peer whose send context yields the same bytes. */
+  outSets: number;
+  /** Groups of peers that share export results (see `exportClasses`). */
+  exportClasses: number;
 }
 
 const ORIGINS = ['igp', 'egp', 'incomplete'] as const;
@@ -190,6 +199,16 @@ export class Rib implements RibPort {
   private readonly v4 = new FamilyTable(4);
   private readonly v6 = new FamilyTable(6);
   private readonly store = new AttrStore();
+  /** Outgoing attribute blocks for every peer: a reflector's clients share one per source route. */
+  private readonly outSets = new OutSetTable();
+  /**
+   * Export classes: peers for which `exportAttributes` gives the same result (same session kind,
+   * client flag, next-hop handling, local address and AS, send context, no export policy) share
+   * one class, and export results are cached per (class, source peer, attribute set). A
+   * reflector's clients are typically one class: each reflected route is computed once.
+   */
+  private readonly exportClasses = new Map<string, { id: number; members: number }>();
+  private nextExportClass = 0;
   private readonly peers: (PeerState | undefined)[] = [];
   private upPeers: PeerState[] = [];
   private readonly listeners = new Set<(events: BestPathEvent[]) => void>();
@@ -204,6 +223,9 @@ export class Rib implements RibPort {
   /** Prefixes whose best path changed, since start (a metric). */
   bestChanges = 0;
   private readonly clock: Clock;
+  private readonly refreshStaleMs: number;
+  /** RFC 7313 EoRR timers, by peer id * 256 + table family (4 or 6). */
+  private readonly refreshTimers = new Map<number, Timer>();
   private readonly log: Logger;
   private readonly octets = new Uint8Array(16);
   private readonly scratch: Prefix = { addr: new Uint8Array(16), len: 0, pathId: 0 };
@@ -216,6 +238,7 @@ export class Rib implements RibPort {
     this.mp = o.multipath;
     this.policies = o.policies;
     this.clock = o.clock ?? defaultClock;
+    this.refreshStaleMs = o.refreshStaleMs ?? 360_000;
     this.log = o.logger ?? makeLogger('bgp-rib');
     this.store.onFree = (a) => this.dropOutCache(a, () => true);
   }
@@ -230,7 +253,7 @@ export class Rib implements RibPort {
     if (ps === undefined) {
       ps = {
         desc, up: true, wake, address: parseIp(desc.address).value, accepted: 0, loopDropped: 0, staleTimer: null,
-        importChain: null, exportChain: null, out: [], outSets: new OutSetTable(), nextHopSelf: false,
+        importChain: null, exportChain: null, out: [], nextHopSelf: false, exportClass: -1, exportClassKey: null,
       };
       this.peers[desc.id] = ps;
     }
@@ -242,8 +265,9 @@ export class Rib implements RibPort {
     ps.importChain = chain(desc.importPolicies, 'import');
     ps.exportChain = chain(desc.exportPolicies, 'export');
     // Cached exports of this peer's paths may depend on its old descriptor (router id, client flag).
-    this.forgetExports((to, src) => to === desc.id || src === desc.id);
-    ps.outSets = new OutSetTable();
+    this.leaveExportClass(ps);
+    this.forgetExports((_, src) => src === desc.id);
+    this.joinExportClass(ps);
     ps.out = [];
     for (const fkey of [IPV4_UNICAST, IPV6_UNICAST]) {
       if (!desc.families.includes(fkey)) continue;
@@ -293,11 +317,14 @@ export class Rib implements RibPort {
     this.upPeers = this.upPeers.filter((p) => p !== ps);
     this.toWake.delete(ps);
     for (const of of ps.out) this.dropOut(of);
-    this.forgetExports((to) => to === peerId);
+    this.leaveExportClass(ps);
     ps.out = [];
-    ps.outSets = new OutSetTable();
     ps.staleTimer?.cancel();
     ps.staleTimer = null;
+    for (const fam of [4, 6]) {
+      this.refreshTimers.get(peerId * 256 + fam)?.cancel();
+      this.refreshTimers.delete(peerId * 256 + fam);
+    }
     if (opts.keepStale) {
       // RFC 4724 §4.2: keep the routes of the families the peer preserves, marked stale.
       const gr = ps.desc.gracefulRestart;
@@ -322,24 +349,14 @@ export class Rib implements RibPort {
     if (!ps?.up) throw new Error(`update from peer ${peerId}, which is not up`);
     const id = ps.desc.id;
     const buf = scan.buf;
-    const w4 = (addr: number, len: number, pathId: number): void => {
-      const i = this.v4.find4(addr, len);
-      if (i >= 0) this.removeFrom(this.v4, i, id, pathId);
-    };
-    const w6 = (b: Uint8Array, o: number, len: number, pathId: number): void => {
-      const i = this.v6.find6(key6(b, o, len), len);
-      if (i >= 0) this.removeFrom(this.v6, i, id, pathId);
-    };
-    forEachIpv4Prefix(buf, scan.withdrawnStart, scan.withdrawnEnd, scan.addPath, w4);
+    this.withdrawField(this.v4, id, buf, scan.withdrawnStart, scan.withdrawnEnd, scan.addPath);
     const u = scan.mpUnreach;
-    if (u !== null && u.safi === 1) {
-      if (u.afi === 1) forEachIpv4Prefix(buf, u.nlriStart, u.nlriEnd, u.addPath, w4);
-      else if (u.afi === 2) forEachPrefixBytes(buf, u.nlriStart, u.nlriEnd, u.addPath, w6);
-    }
-    if (scan.nlriEnd > scan.nlriStart) this.announceField(ps, scan, 1, true, scan.nlriStart, scan.nlriEnd, scan.addPath, w4, w6);
+    if (u !== null && u.safi === 1 && (u.afi === 1 || u.afi === 2))
+      this.withdrawField(u.afi === 1 ? this.v4 : this.v6, id, buf, u.nlriStart, u.nlriEnd, u.addPath);
+    if (scan.nlriEnd > scan.nlriStart) this.announceField(ps, scan, 1, true, scan.nlriStart, scan.nlriEnd, scan.addPath);
     const r = scan.mpReach;
     if (r !== null && r.safi === 1 && (r.afi === 1 || r.afi === 2))
-      this.announceField(ps, scan, r.afi, false, r.nlriStart, r.nlriEnd, r.addPath, w4, w6);
+      this.announceField(ps, scan, r.afi, false, r.nlriStart, r.nlriEnd, r.addPath);
     this.finishBatch();
     const max = ps.desc.maxPrefixes;
     return { maxPrefixExceeded: max > 0 && ps.accepted > max };
@@ -350,6 +367,9 @@ export class Rib implements RibPort {
     if (ps === undefined) return;
     const fam = tableFamily(family);
     if (fam === 0) return;
+    // Stale paths exist only while the stale timer runs (peerDown arms it, the last sweep stops
+    // it): without it there is nothing to sweep, and no walk over every path of the table.
+    if (ps.staleTimer === null) return;
     this.sweepStale(ps, fam);
     let left = false;
     this.forPeerPaths(peerId, (ft, p) => {
@@ -397,6 +417,17 @@ export class Rib implements RibPort {
       n++;
     });
     this.log.debug({ peer: ps.desc.address, family: fam, marked: n }, 'BoRR: paths marked');
+    // RFC 7313 §4: a peer that never sends its EoRR must not keep the marked paths for ever.
+    const key = peerId * 256 + fam;
+    this.refreshTimers.get(key)?.cancel();
+    this.refreshTimers.set(
+      key,
+      this.clock.setTimer(this.refreshStaleMs, () => {
+        this.refreshTimers.delete(key);
+        const removed = this.sweepRefresh(peerId, fam);
+        this.log.warn({ peer: ps.desc.address, family: fam, removed, seconds: this.refreshStaleMs / 1000 }, 'no EoRR in time: paths not announced again removed');
+      }),
+    );
   }
 
   /** RFC 7313 §4.2: the peer's EoRR. Paths it did not announce again since its BoRR are removed. */
@@ -404,6 +435,16 @@ export class Rib implements RibPort {
     const ps = this.peers[peerId];
     const fam = tableFamily(family);
     if (!ps?.up || fam === 0) return 0;
+    const key = peerId * 256 + fam;
+    this.refreshTimers.get(key)?.cancel();
+    this.refreshTimers.delete(key);
+    const n = this.sweepRefresh(peerId, fam);
+    if (n > 0) this.log.info({ peer: ps.desc.address, family: fam, removed: n }, 'EoRR: paths not announced again removed');
+    return n;
+  }
+
+  /** Removes the peer's paths of one family still marked by its BoRR. */
+  private sweepRefresh(peerId: number, fam: 4 | 6): number {
     let n = 0;
     this.forPeerPaths(peerId, (ft, p) => {
       if (ft.family === fam && (ft.paths.flags[p]! & PathFlag.REFRESH) !== 0) {
@@ -411,7 +452,6 @@ export class Rib implements RibPort {
         n++;
       }
     });
-    if (n > 0) this.log.info({ peer: ps.desc.address, family: fam, removed: n }, 'EoRR: paths not announced again removed');
     this.finishBatch();
     return n;
   }
@@ -492,7 +532,9 @@ export class Rib implements RibPort {
     ps.importChain = this.chainOf(desc.address, desc.importPolicies, 'import');
     ps.exportChain = this.chainOf(desc.address, desc.exportPolicies, 'export');
     // The client flag also decides where this peer's own paths may be reflected to.
-    this.forgetExports((to, src) => to === peerId || (rrChanged && src === peerId));
+    this.leaveExportClass(ps);
+    if (rrChanged) this.forgetExports((_, src) => src === peerId);
+    this.joinExportClass(ps);
     this.reexport(rrChanged ? this.upPeers : [ps]);
     return { importChanged };
   }
@@ -514,6 +556,9 @@ export class Rib implements RibPort {
       if (ps.desc.importPolicies.some((n) => changed.has(n))) refresh.push(ps.desc.id);
     }
     this.forgetExports(() => true);
+    // A peer may have gained or lost its export chain: classes are formed anew.
+    for (const ps of this.upPeers) this.leaveExportClass(ps);
+    for (const ps of this.upPeers) this.joinExportClass(ps);
     this.reexport(this.upPeers);
     return refresh;
   }
@@ -750,7 +795,7 @@ export class Rib implements RibPort {
     }
     const ctx = ps.desc.sendCtx;
     const emit = (of: OutFamily, ft: FamilyTable, slot: number, pathId: number, sid: number): boolean => {
-      const set = ps.outSets.get(sid);
+      const set = this.outSets.get(sid);
       const attributes = decodeOutSet(set.bytes, ctx);
       let nextHop = set.nextHop?.nextHop ?? '';
       for (const x of attributes) if (x.type === 'NEXT_HOP') nextHop = x.nextHop;
@@ -788,8 +833,10 @@ export class Rib implements RibPort {
       ipv6Prefixes: this.v6.count,
       paths: this.v4.paths.count + this.v6.paths.count,
       attributeSets: this.store.size,
+      outSets: this.outSets.size,
+      exportClasses: this.exportClasses.size,
       peers: this.peers.flatMap((p) =>
-        p ? [{ id: p.desc.id, up: p.up, accepted: p.accepted, loopDropped: p.loopDropped, outSets: p.outSets.size }] : [],
+        p ? [{ id: p.desc.id, up: p.up, accepted: p.accepted, loopDropped: p.loopDropped }] : [],
       ),
     };
   }
@@ -807,8 +854,7 @@ export class Rib implements RibPort {
       const addr = (((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) & mask) >>> 0;
       return create ? ft.get4(addr, p.len) : ft.find4(addr, p.len);
     }
-    const k = key6(p.addr, 0, p.len);
-    return create ? ft.get6(k, p.len) : ft.find6(k, p.len);
+    return create ? ft.get6(p.addr, 0, p.len) : ft.find6(p.addr, 0, p.len);
   }
 
   /** RFC 4271 §9.1.2 loop checks and RFC 4456 §8: such routes are handled as withdrawn. */
@@ -831,33 +877,39 @@ export class Rib implements RibPort {
     return this.store.intern(a.afi, list, nh, a.linkLocal);
   }
 
-  private announceField(
-    ps: PeerState, scan: UpdateScan, afi: number, classic: boolean, s: number, e: number, addPath: boolean,
-    w4: (addr: number, len: number, pathId: number) => void,
-    w6: (b: Uint8Array, o: number, len: number, pathId: number) => void,
-  ): void {
+  /** Removes the peer's path from every prefix of an NLRI field; returns the field's prefix count. */
+  private withdrawField(ft: FamilyTable, peerId: number, buf: Uint8Array, s: number, e: number, addPath: boolean): number {
+    const n = ft.resolveField(buf, s, e, addPath, false);
+    const slots = ft.fieldSlots;
+    const ids = ft.fieldIds;
+    for (let k = 0; k < n; k++) {
+      const i = slots[k]!;
+      if (i >= 0) this.removeFrom(ft, i, peerId, ids[k]!);
+    }
+    return n;
+  }
+
+  private announceField(ps: PeerState, scan: UpdateScan, afi: number, classic: boolean, s: number, e: number, addPath: boolean): void {
     const buf = scan.buf;
-    const walk = (v4: typeof w4, v6: typeof w6): void => {
-      if (afi === 1) forEachIpv4Prefix(buf, s, e, addPath, v4);
-      else forEachPrefixBytes(buf, s, e, addPath, v6);
-    };
+    const ft = afi === 1 ? this.v4 : this.v6;
+    const id = ps.desc.id;
     // RFC 7606 §2: treat-as-withdraw.
-    if (scan.treatAsWithdraw) return walk(w4, w6);
+    if (scan.treatAsWithdraw) {
+      this.withdrawField(ft, id, buf, s, e, addPath);
+      return;
+    }
     const a = this.store.fromScan(scan, ps.desc.receiveCtx, ps.desc.ibgp, afi, classic);
-    const family = afi === 1 ? 4 : 6;
+    const family = ft.family;
     if (this.looped(ps, a)) {
-      walk(
-        (x, l, id) => { ps.loopDropped++; w4(x, l, id); },
-        (b, o, l, id) => { ps.loopDropped++; w6(b, o, l, id); },
-      );
+      ps.loopDropped += this.withdrawField(ft, id, buf, s, e, addPath);
       this.store.release(a);
       return;
     }
-    const id = ps.desc.id;
     const chain = ps.importChain;
     if (chain !== null && chain.matchesPrefix) {
-      // A prefix-matching policy is evaluated per prefix.
-      const one = (ft: FamilyTable, slot: number, pathId: number): void => {
+      // A prefix-matching policy is evaluated per prefix; a rejected new prefix frees its slot at
+      // once, so each prefix is looked up only when its turn comes.
+      const one = (slot: number, pathId: number): void => {
         const r = this.runImport(chain, ps, a, family, slot);
         if (r === null) this.removeFrom(ft, slot, id, pathId);
         else {
@@ -866,10 +918,8 @@ export class Rib implements RibPort {
         }
         ft.maybeFree(slot);
       };
-      walk(
-        (x, l, pid) => one(this.v4, this.v4.get4(x, l), pid),
-        (b, o, l, pid) => one(this.v6, this.v6.get6(key6(b, o, l), l), pid),
-      );
+      if (afi === 1) forEachIpv4Prefix(buf, s, e, addPath, (x, l, pid) => one(ft.get4(x, l), pid));
+      else forEachPrefixBytes(buf, s, e, addPath, (b, o, l, pid) => one(ft.get6(b, o, l), pid));
       this.store.release(a);
       return;
     }
@@ -883,16 +933,14 @@ export class Rib implements RibPort {
         if (r !== null) this.store.derive(a, r);
       }
     }
-    if (r === null) walk(w4, w6);
+    if (r === null) this.withdrawField(ft, id, buf, s, e, addPath);
     else {
-      const res = r;
-      const v4 = this.v4;
-      const v6 = this.v6;
-      walk(
-        (x, l, pid) => this.announce(v4, v4.get4(x, l), id, pid, res, ps),
-        (b, o, l, pid) => this.announce(v6, v6.get6(key6(b, o, l), l), id, pid, res, ps),
-      );
-      if (res !== a) this.store.release(res);
+      // The whole field resolved to slots in one loop, then one direct call per prefix.
+      const n = ft.resolveField(buf, s, e, addPath, true);
+      const slots = ft.fieldSlots;
+      const ids = ft.fieldIds;
+      for (let k = 0; k < n; k++) this.announce(ft, slots[k]!, id, ids[k]!, r, ps);
+      if (r !== a) this.store.release(r);
     }
     this.store.release(a);
   }
@@ -1054,11 +1102,23 @@ export class Rib implements RibPort {
   /** Decides every touched prefix, reports best-path changes, queues exports. */
   private finishBatch(): void {
     const listening = this.listeners.size > 0;
-    for (const ft of [this.v4, this.v6]) {
-      if (ft.touched.length === 0) continue;
-      const list = ft.touched;
-      ft.touched = [];
-      for (const slot of list) {
+    for (let f = 0; f < 2; f++) {
+      const ft = f === 0 ? this.v4 : this.v6;
+      const n = ft.touchedCount;
+      if (n === 0) continue;
+      const list = ft.takeTouched();
+      // This family's Adj-RIB-Outs, gathered once per batch rather than once per prefix.
+      const outs: OutFamily[] = [];
+      const owners: PeerState[] = [];
+      for (const peer of this.upPeers) {
+        for (const of of peer.out) {
+          if (of.family !== ft.family) continue;
+          outs.push(of);
+          owners.push(peer);
+        }
+      }
+      for (let k = 0; k < n; k++) {
+        const slot = list[k]!;
         ft.flags[slot] = ft.flags[slot]! & ~PrefixFlag.TOUCHED;
         const pb = ft.best[slot]!;
         const pa = ft.bestAttrs[slot]!;
@@ -1070,15 +1130,14 @@ export class Rib implements RibPort {
         if (listening && (changed || this.mp.enabled)) this.events.push(this.event(ft, slot));
         const best = ft.best[slot]!;
         const bestPeer = best >= 0 ? ft.paths.peer[best]! : -1;
-        for (const peer of this.upPeers) {
-          for (const of of peer.out) {
-            if (of.family !== ft.family) continue;
-            if (!changed && !of.addPath) continue;
-            // Its own route goes nowhere back to it: with nothing advertised for the prefix there
-            // is nothing to do (a full table from one peer would otherwise queue every prefix).
-            if (!of.addPath && bestPeer === peer.desc.id && (slot >= of.adj.length || of.adj[slot] === 0)) continue;
-            this.markDirty(peer, of, ft, slot);
-          }
+        for (let j = 0; j < outs.length; j++) {
+          const of = outs[j]!;
+          const peer = owners[j]!;
+          if (!changed && !of.addPath) continue;
+          // Its own route goes nowhere back to it: with nothing advertised for the prefix there
+          // is nothing to do (a full table from one peer would otherwise queue every prefix).
+          if (!of.addPath && bestPeer === peer.desc.id && (slot >= of.adj.length || of.adj[slot] === 0)) continue;
+          this.markDirty(peer, of, ft, slot);
         }
         ft.maybeFree(slot);
       }
@@ -1116,27 +1175,65 @@ export class Rib implements RibPort {
       ft.outRefs[slot] = ft.outRefs[slot]! - 1;
       ft.maybeFree(slot);
     };
-    for (let i = 0; i < of.adj.length; i++) if (of.adj[i] !== 0) release(i);
-    for (const slot of of.adjAp.keys()) release(slot);
+    for (let i = 0; i < of.adj.length; i++) {
+      if (of.adj[i] === 0) continue;
+      this.outSets.unref(of.adj[i]! - 1);
+      release(i);
+    }
+    for (const [slot, ap] of of.adjAp) {
+      for (let k = 1; k < ap.length; k += 2) this.outSets.unref(ap[k]!);
+      release(slot);
+    }
     for (const slot of of.dirtyList) release(slot);
     const w = of.withdraws;
     for (let k = w.pos; k < w.items.length; k += 2) release(w.items[k]!);
   }
 
-  /** Forgets cached export results for (target peer, source peer) pairs matching `which`. */
-  private forgetExports(which: (to: number, src: number) => boolean): void {
+  /** Forgets cached export results for (export class, source peer) pairs matching `which`. */
+  private forgetExports(which: (cls: number, src: number) => boolean): void {
     this.store.forEach((a) => this.dropOutCache(a, which));
   }
 
-  private dropOutCache(a: Attrs, which: (to: number, src: number) => boolean): void {
+  private dropOutCache(a: Attrs, which: (cls: number, src: number) => boolean): void {
     if (a.outCache === null) return;
     for (const [key, sid] of a.outCache) {
-      const to = Math.floor(key / 65536);
-      if (!which(to, key % 65536)) continue;
+      if (!which(Math.floor(key / 65536), key % 65536)) continue;
       a.outCache.delete(key);
-      const ps = this.peers[to];
-      if (sid >= 0 && ps !== undefined) ps.outSets.unref(sid);
+      if (sid >= 0) this.outSets.unref(sid);
     }
+  }
+
+  /** The export class key of a peer: everything of `to` that `exportAttributes` reads. */
+  private exportClassKey(ps: PeerState): string {
+    // A policy chain is the peer's own (and is rebuilt on reload): such a peer is a class alone,
+    // under a new id each time, so no result computed with an older chain is found again.
+    if (ps.exportChain !== null) return `own|${ps.desc.id}|${this.nextExportClass}`;
+    const d = ps.desc;
+    return [d.ibgp, d.routeReflectorClient, ps.nextHopSelf, d.localAddress, d.localAs, d.sendCtx.as4, d.sendCtx.extendedNextHop.has(IPV4_UNICAST)].join('|');
+  }
+
+  private joinExportClass(ps: PeerState): void {
+    const key = this.exportClassKey(ps);
+    let c = this.exportClasses.get(key);
+    if (c === undefined) {
+      c = { id: this.nextExportClass++, members: 0 };
+      this.exportClasses.set(key, c);
+    }
+    c.members++;
+    ps.exportClass = c.id;
+    ps.exportClassKey = key;
+  }
+
+  /** Leaves the peer's class; the last member out takes the class's cached results with it. */
+  private leaveExportClass(ps: PeerState): void {
+    const key = ps.exportClassKey;
+    if (key === null) return;
+    const c = this.exportClasses.get(key)!;
+    ps.exportClassKey = null;
+    ps.exportClass = -1;
+    if (--c.members > 0) return;
+    this.exportClasses.delete(key);
+    this.forgetExports((cls) => cls === c.id);
   }
 
   /** Out-set id + 1 of path `p` for peer `ps`, or 0 when it is not exported. */
@@ -1148,13 +1245,13 @@ export class Rib implements RibPort {
     const src = srcId === LOCAL_PEER ? null : this.peers[srcId]!;
     const chain = ps.exportChain;
     if (chain === null || !chain.matchesPrefix) {
-      const key = ps.desc.id * 65536 + srcId;
+      const key = ps.exportClass * 65536 + srcId;
       const c = a.outCache?.get(key);
       if (c !== undefined) return c + 1;
       const r = exportAttributes(this.env, src, ps, a, ft.family, null);
       let sid = -1;
       if (r !== null) {
-        const s = ps.outSets.intern(r.bytes, r.nextHop);
+        const s = this.outSets.intern(r.bytes, r.nextHop, ps.desc.sendCtx.as4);
         s.refs++;
         sid = s.id;
       }
@@ -1162,7 +1259,7 @@ export class Rib implements RibPort {
       return sid + 1;
     }
     const r = exportAttributes(this.env, src, ps, a, ft.family, ft.policyPrefix(slot));
-    return r === null ? 0 : ps.outSets.intern(r.bytes, r.nextHop).id + 1;
+    return r === null ? 0 : this.outSets.intern(r.bytes, r.nextHop, ps.desc.sendCtx.as4).id + 1;
   }
 
   private bucket(of: OutFamily, sid: number): { items: number[]; pos: number } {
@@ -1205,7 +1302,7 @@ export class Rib implements RibPort {
 
   /** Compares what `ps` should have for a prefix with its Adj-RIB-Out and queues the difference. */
   private resolve(ps: PeerState, of: OutFamily, ft: FamilyTable, slot: number): void {
-    const sets = ps.outSets;
+    const sets = this.outSets;
     if (!of.addPath) {
       const b = ft.best[slot]!;
       const want = b < 0 ? 0 : this.exportPath(ps, ft, slot, b);
@@ -1300,7 +1397,18 @@ export class Rib implements RibPort {
     ps: PeerState, of: OutFamily, sid: number, b: { items: number[]; pos: number }, out: Uint8Array[], bytes: number, max: number,
   ): number {
     const ft = this.tableOf(of.family);
-    const set = ps.outSets.get(sid);
+    // Items whose slot has since moved to another set are stale (the newer bucket announces
+    // them); when every item is, the set itself may be gone or its id reused.
+    const live = (slot: number, pathId: number): boolean => {
+      if (!of.addPath) return of.adj[slot] === sid + 1;
+      const ap = of.adjAp.get(slot);
+      if (ap === undefined) return false;
+      for (let k = 0; k < ap.length; k += 2) if (ap[k] === pathId) return ap[k + 1] === sid;
+      return false;
+    };
+    while (b.pos < b.items.length && !live(b.items[b.pos]!, b.items[b.pos + 1]!)) b.pos += 2;
+    if (b.pos >= b.items.length) return bytes;
+    const set = this.outSets.get(sid);
     const ub = new UpdateBuilder(
       set.nextHop === undefined
         ? { ctx: ps.desc.sendCtx, afi: ft.afi, safi: 1, attributes: set.bytes }
@@ -1311,6 +1419,10 @@ export class Rib implements RibPort {
     let n = 0;
     while (b.pos < b.items.length) {
       const slot = b.items[b.pos]!;
+      if (!live(slot, b.items[b.pos + 1]!)) {
+        b.pos += 2;
+        continue;
+      }
       const size = (of.addPath ? 5 : 1) + ((ft.len[slot]! + 7) >> 3);
       if (n > 0 || bytes > 0) {
         if (bytes + n + size + Math.ceil((n + size) / (msg - overhead)) * overhead > max) break;

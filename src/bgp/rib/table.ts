@@ -1,17 +1,15 @@
 // Compact storage for a large table. A prefix is a slot number; a path is a record number. Both
 // live in typed arrays (struct of arrays) that grow by doubling, so 500,000 routes cost a handful
-// of typed arrays and one Map entry per prefix instead of several JS objects per route.
+// of typed arrays and an index entry per prefix instead of several JS objects per route.
 //
-// Prefix keys: one Map per prefix length. IPv4 key = the network bits as an integer
-// (addr >>> (32 - len)), a small integer (V8 Smi, no heap number) for every length up to /30.
-// IPv6 key = the ceil(len/8) network octets as a latin1 string (a /48 is a 6-character string).
+// Prefix keys: one open-addressing index per family over the slots' own address and length
+// (IPv4: a 32-bit word; IPv6: four), so a lookup hashes the wire octets and allocates nothing.
 import type { PolicyPrefix } from '../policy/index.js';
 import { formatIpBytes } from '../wire/index.js';
 
-function grow<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array>(a: T, n: number, fill = 0): T {
+function grow<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array>(a: T, n: number): T {
   const b = new (a.constructor as new (n: number) => T)(n);
   b.set(a);
-  if (fill !== 0) b.fill(fill, a.length);
   return b;
 }
 
@@ -83,8 +81,18 @@ export class FamilyTable {
   hi = 0;
   count = 0;
   private readonly freeList: number[] = [];
-  private readonly maps: Map<number | string, number>[];
-  /** First path record, -1 when none. */
+  /**
+   * Prefix → slot: open addressing over the slot arrays themselves (the key is addr4/addr6 + len
+   * of the slot found), linear probing, at most half full, deletion by backward shift (no
+   * tombstones). Each position holds (slot, key hash): probes compare hashes before reading a
+   * slot's key, and growth and deletion never hash again. Replaces a Map per prefix length plus,
+   * for IPv6, a key string per prefix: a lookup reads the wire octets directly, allocates
+   * nothing, and a prefix costs 16-32 octets of index.
+   */
+  private index: Int32Array;
+  /** Positions - 1 (a power of two); the index holds two int32 per position. */
+  private indexMask: number;
+  /** First path record, -1 when none (set when a slot is first handed out: valid below `hi`). */
   head: Int32Array;
   /** Best path record (-1 none), its attribute set and source peer as of the last decision. */
   best: Int32Array;
@@ -97,98 +105,299 @@ export class FamilyTable {
   len: Uint8Array;
   /** IPv4 network address. */
   addr4: Uint32Array;
-  /** IPv6 key (network octets, latin1). */
-  key6: (string | undefined)[] = [];
-  /** Slots touched by the UPDATE being processed. */
-  touched: number[] = [];
+  /** IPv6 network address: four big-endian 32-bit words per slot (as int32), host bits clear. */
+  addr6: Int32Array;
+  /**
+   * Slots touched by the UPDATE being processed: touched[0 .. touchedCount). Typed and reused
+   * (two buffers, see takeTouched): a fresh array per UPDATE was most of the receive path's garbage.
+   */
+  touched = new Int32Array(1024);
+  touchedCount = 0;
+  private touchedSpare = new Int32Array(1024);
   /** This family's path records (a path id sent under ADD-PATH is a record number + 1). */
   readonly paths = new PathStore();
+  /** Output of `resolveField`: the slot and path id of each prefix of an NLRI field. */
+  fieldSlots = new Int32Array(1024);
+  fieldIds = new Uint32Array(1024);
+  /** The IPv6 key being looked up (words as in addr6). */
+  private readonly k6 = new Int32Array(4);
+  private k6Hash = 0;
 
   constructor(readonly family: 4 | 6, cap = 1024) {
     this.afi = family === 4 ? 1 : 2;
     this.bits = family === 4 ? 32 : 128;
     this.cap = cap;
-    this.maps = Array.from({ length: this.bits + 1 }, () => new Map<number | string, number>());
-    this.head = new Int32Array(cap).fill(-1);
-    this.best = new Int32Array(cap).fill(-1);
-    this.bestAttrs = new Int32Array(cap).fill(-1);
+    this.index = new Int32Array(cap * 4).fill(-1);
+    this.indexMask = cap * 2 - 1;
+    this.head = new Int32Array(cap);
+    this.best = new Int32Array(cap);
+    this.bestAttrs = new Int32Array(cap);
     this.bestPeer = new Uint16Array(cap);
     this.reason = new Uint8Array(cap);
     this.flags = new Uint8Array(cap);
     this.outRefs = new Int32Array(cap);
     this.len = new Uint8Array(cap);
     this.addr4 = new Uint32Array(family === 4 ? cap : 0);
+    this.addr6 = new Int32Array(family === 6 ? cap * 4 : 0);
   }
 
   private allocSlot(): number {
     this.count++;
+    if (this.count * 2 > this.indexMask + 1) this.rehash((this.indexMask + 1) * 2);
     const f = this.freeList.pop();
     if (f !== undefined) return f;
     if (this.hi === this.cap) {
       const n = this.cap * 2;
-      this.head = grow(this.head, n, -1);
-      this.best = grow(this.best, n, -1);
-      this.bestAttrs = grow(this.bestAttrs, n, -1);
+      // No fill: a slot gets its -1s when first handed out, so the new part of each array stays
+      // untouched (not even faulted in) until the table reaches it.
+      this.head = grow(this.head, n);
+      this.best = grow(this.best, n);
+      this.bestAttrs = grow(this.bestAttrs, n);
       this.bestPeer = grow(this.bestPeer, n);
       this.reason = grow(this.reason, n);
       this.flags = grow(this.flags, n);
       this.outRefs = grow(this.outRefs, n);
       this.len = grow(this.len, n);
       if (this.family === 4) this.addr4 = grow(this.addr4, n);
+      else this.addr6 = grow(this.addr6, n * 4);
       this.cap = n;
     }
-    return this.hi++;
+    const i = this.hi++;
+    this.head[i] = -1;
+    this.best[i] = -1;
+    this.bestAttrs[i] = -1;
+    return i;
   }
 
+  // ---- index ----
+
+  /** Hash of a slot's own key, as the index holds it beside the slot. */
+  private keyHash(i: number): number {
+    if (this.family === 4) return hash4(this.addr4[i]!, this.len[i]!);
+    const a = this.addr6;
+    const w = i * 4;
+    return hash6(a[w]!, a[w + 1]!, a[w + 2]!, a[w + 3]!, this.len[i]!);
+  }
+
+  private rehash(positions: number): void {
+    const old = this.index;
+    const idx = new Int32Array(positions * 2).fill(-1);
+    const mask = positions - 1;
+    // In the old index's order: linear probing keeps entries close to their home, and the new
+    // home is the old one or the old one + the old size, so reads and writes both go forward
+    // through memory instead of one cache miss per entry.
+    for (let p = 0; p < old.length; p += 2) {
+      const i = old[p]!;
+      if (i === -1) continue;
+      const hv = old[p + 1]!;
+      let h = hv & mask;
+      while (idx[h * 2] !== -1) h = (h + 1) & mask;
+      idx[h * 2] = i;
+      idx[h * 2 + 1] = hv;
+    }
+    this.index = idx;
+    this.indexMask = mask;
+  }
+
+  /** Puts slot i (key hash hv) at the first free position from its home. */
+  private place(i: number, hv: number): void {
+    const idx = this.index;
+    const mask = this.indexMask;
+    let h = hv & mask;
+    while (idx[h * 2] !== -1) h = (h + 1) & mask;
+    idx[h * 2] = i;
+    idx[h * 2 + 1] = hv;
+  }
+
+  /** Removes slot i from the index (Knuth's algorithm R: later entries of the run move back). */
+  private unindex(i: number): void {
+    const idx = this.index;
+    const mask = this.indexMask;
+    let h = this.keyHash(i) & mask;
+    while (idx[h * 2] !== i) h = (h + 1) & mask;
+    let j = h;
+    for (;;) {
+      j = (j + 1) & mask;
+      const s = idx[j * 2]!;
+      if (s === -1) break;
+      const k = idx[j * 2 + 1]! & mask;
+      // s may move to the hole at h unless its home lies cyclically in (h, j].
+      if (h <= j ? h < k && k <= j : h < k || k <= j) continue;
+      idx[h * 2] = s;
+      idx[h * 2 + 1] = idx[j * 2 + 1]!;
+      h = j;
+    }
+    idx[h * 2] = -1;
+  }
+
+  /** The slot of addr/len (addr unsigned, host bits clear), or -1. */
   find4(addr: number, len: number): number {
-    return this.maps[len]!.get(len === 0 ? 0 : addr >>> (32 - len)) ?? -1;
+    const idx = this.index;
+    const mask = this.indexMask;
+    const hv = hash4(addr, len);
+    for (let h = hv & mask; ; h = (h + 1) & mask) {
+      const i = idx[h * 2]!;
+      if (i === -1) return -1;
+      if (idx[h * 2 + 1] === hv && this.addr4[i] === addr && this.len[i] === len) return i;
+    }
   }
 
+  /** Like find4, making the slot when absent. */
   get4(addr: number, len: number): number {
-    const m = this.maps[len]!;
-    const k = len === 0 ? 0 : addr >>> (32 - len);
-    let i = m.get(k);
-    if (i === undefined) {
-      i = this.allocSlot();
-      m.set(k, i);
-      this.len[i] = len;
-      this.addr4[i] = addr;
+    const idx = this.index;
+    const mask = this.indexMask;
+    const hv = hash4(addr, len);
+    let h = hv & mask;
+    for (;;) {
+      const i = idx[h * 2]!;
+      if (i === -1) break;
+      if (idx[h * 2 + 1] === hv && this.addr4[i] === addr && this.len[i] === len) return i;
+      h = (h + 1) & mask;
     }
+    const i = this.allocSlot();
+    this.len[i] = len;
+    this.addr4[i] = addr;
+    if (idx === this.index) {
+      idx[h * 2] = i;
+      idx[h * 2 + 1] = hv;
+    } else this.place(i, hv); // allocSlot rehashed
     return i;
   }
 
-  find6(key: string, len: number): number {
-    return this.maps[len]!.get(key) ?? -1;
+  /**
+   * Index position of the IPv6 prefix whose ceil(len/8) network octets are at buf[o..] (host bits
+   * cleared on the way): its slot, or -1 - (the empty position where it would go). The words
+   * and their hash are left in k6 / k6Hash for an insert.
+   */
+  private probe6(buf: Uint8Array, o: number, len: number): number {
+    const n = (len + 7) >> 3;
+    let w0 = 0;
+    let w1 = 0;
+    let w2 = 0;
+    let w3 = 0;
+    for (let j = 0; j < n; j++) {
+      const v = buf[o + j]! << (24 - ((j & 3) << 3));
+      if (j < 4) w0 |= v;
+      else if (j < 8) w1 |= v;
+      else if (j < 12) w2 |= v;
+      else w3 |= v;
+    }
+    w0 &= wordMask(len);
+    w1 &= wordMask(len - 32);
+    w2 &= wordMask(len - 64);
+    w3 &= wordMask(len - 96);
+    const k = this.k6;
+    k[0] = w0;
+    k[1] = w1;
+    k[2] = w2;
+    k[3] = w3;
+    const hv = hash6(w0, w1, w2, w3, len);
+    this.k6Hash = hv;
+    const a = this.addr6;
+    const idx = this.index;
+    const mask = this.indexMask;
+    for (let h = hv & mask; ; h = (h + 1) & mask) {
+      const i = idx[h * 2]!;
+      if (i === -1) return -1 - h;
+      const w = i * 4;
+      if (idx[h * 2 + 1] === hv && a[w] === w0 && a[w + 1] === w1 && a[w + 2] === w2 && a[w + 3] === w3 && this.len[i] === len) return i;
+    }
   }
 
-  get6(key: string, len: number): number {
-    const m = this.maps[len]!;
-    let i = m.get(key);
-    if (i === undefined) {
-      i = this.allocSlot();
-      m.set(key, i);
-      this.len[i] = len;
-      this.key6[i] = key;
-    }
+  /** The slot of the IPv6 prefix whose ceil(len/8) network octets are at buf[o..], or -1. */
+  find6(buf: Uint8Array, o: number, len: number): number {
+    const r = this.probe6(buf, o, len);
+    return r < 0 ? -1 : r;
+  }
+
+  /** Like find6, making the slot when absent. */
+  get6(buf: Uint8Array, o: number, len: number): number {
+    const r = this.probe6(buf, o, len);
+    if (r >= 0) return r;
+    const idx = this.index;
+    const hv = this.k6Hash;
+    const i = this.allocSlot();
+    this.len[i] = len;
+    this.addr6.set(this.k6, i * 4);
+    if (idx === this.index) {
+      const h = -1 - r;
+      idx[h * 2] = i;
+      idx[h * 2 + 1] = hv;
+    } else this.place(i, hv); // allocSlot rehashed
     return i;
   }
+
+  /**
+   * Resolves every prefix of an already validated NLRI field of this family to its slot (made
+   * when `create`, else -1 for an unknown prefix) into `fieldSlots` / `fieldIds`; returns the
+   * count. One tight loop per UPDATE instead of a callback per prefix.
+   */
+  resolveField(buf: Uint8Array, start: number, end: number, addPath: boolean, create: boolean): number {
+    // Every prefix takes at least one octet (five with ADD-PATH).
+    const most = end - start;
+    if (this.fieldSlots.length < most) {
+      let m = this.fieldSlots.length;
+      while (m < most) m *= 2;
+      this.fieldSlots = new Int32Array(m);
+      this.fieldIds = new Uint32Array(m);
+    }
+    const slots = this.fieldSlots;
+    const ids = this.fieldIds;
+    let n = 0;
+    let o = start;
+    while (o < end) {
+      let id = 0;
+      if (addPath) {
+        id = ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
+        o += 4;
+      }
+      const len = buf[o++]!;
+      let slot: number;
+      if (this.family === 4) {
+        let a = 0;
+        if (len > 0) a = buf[o++]! << 24;
+        if (len > 8) a |= buf[o++]! << 16;
+        if (len > 16) a |= buf[o++]! << 8;
+        if (len > 24) a |= buf[o++]!;
+        const addr = (len === 0 ? 0 : a & (0xffffffff << (32 - len))) >>> 0;
+        slot = create ? this.get4(addr, len) : this.find4(addr, len);
+      } else {
+        slot = create ? this.get6(buf, o, len) : this.find6(buf, o, len);
+        o += (len + 7) >> 3;
+      }
+      slots[n] = slot;
+      ids[n] = id;
+      n++;
+    }
+    return n;
+  }
+
+
 
   touch(i: number): void {
     if ((this.flags[i]! & PrefixFlag.TOUCHED) === 0) {
       this.flags[i] = this.flags[i]! | PrefixFlag.TOUCHED;
-      this.touched.push(i);
+      if (this.touchedCount === this.touched.length) this.touched = grow(this.touched, this.touched.length * 2);
+      this.touched[this.touchedCount++] = i;
     }
+  }
+
+  /**
+   * Hands over the touched list (its first `touchedCount` entries, read that first) and starts an
+   * empty one in the other buffer, so slots touched while the caller walks it are not lost.
+   */
+  takeTouched(): Int32Array {
+    const t = this.touched;
+    this.touched = this.touchedSpare;
+    this.touchedSpare = t;
+    this.touchedCount = 0;
+    return t;
   }
 
   /** Frees the slot once nothing holds it: no path, no decision, nothing queued for a peer. */
   maybeFree(i: number): void {
     if (this.head[i] !== -1 || this.outRefs[i] !== 0 || (this.flags[i]! & PrefixFlag.TOUCHED) !== 0) return;
-    const len = this.len[i]!;
-    if (this.family === 4) this.maps[len]!.delete(len === 0 ? 0 : this.addr4[i]! >>> (32 - len));
-    else {
-      this.maps[len]!.delete(this.key6[i]!);
-      this.key6[i] = undefined;
-    }
+    this.unindex(i);
     this.best[i] = -1;
     this.bestAttrs[i] = -1;
     this.flags[i] = 0;
@@ -206,9 +415,8 @@ export class FamilyTable {
       out[3] = a & 255;
       return out;
     }
-    out.fill(0);
-    const k = this.key6[i]!;
-    for (let j = 0; j < k.length; j++) out[j] = k.charCodeAt(j);
+    const a = this.addr6;
+    for (let j = 0; j < 16; j++) out[j] = (a[i * 4 + (j >> 2)]! >>> (24 - ((j & 3) << 3))) & 255;
     return out;
   }
 
@@ -219,23 +427,59 @@ export class FamilyTable {
   policyPrefix(i: number): PolicyPrefix {
     if (this.family === 4) return { family: 4, addr: this.addr4[i]!, len: this.len[i]! };
     let v = 0n;
-    const k = this.key6[i]!;
-    for (let j = 0; j < 16; j++) v = (v << 8n) | BigInt(j < k.length ? k.charCodeAt(j) : 0);
+    for (let j = 0; j < 4; j++) v = (v << 32n) | BigInt(this.addr6[i * 4 + j]! >>> 0);
     return { family: 6, addr: v, len: this.len[i]! };
   }
 }
 
-const scratch6 = new Uint8Array(16);
+/** The network bits of a 32-bit word that starts `bits` bits into a prefix of that length. */
+const wordMask = (bits: number): number => (bits <= 0 ? 0 : bits >= 32 ? -1 : ~(-1 >>> bits));
 
-/** The map key of an IPv6 prefix in wire form (host bits past `len` cleared). */
-export function key6(buf: Uint8Array, o: number, len: number): string {
-  const n = (len + 7) >> 3;
-  const rem = len & 7;
-  if (rem === 0 || (buf[o + n - 1]! & (0xff >> rem)) === 0) {
-    const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    return b.toString('latin1', o, o + n);
+/** lowbias32 (Wellons' hash prospector). */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
+  return h ^ (h >>> 16);
+}
+
+// Key hashes. The last three network bits of a prefix stay as they are in the low bits of the
+// hash and only the rest is mixed: eight neighbouring prefixes of one length (tables arrive
+// largely in address order) then share one 8-position block of the index, a cache line, instead
+// of costing a cache miss each; the blocks themselves are spread by the mix. A block is at most
+// eight keys, so this is bucketed linear probing, not clustering.
+
+/** IPv4: addr unsigned with host bits clear. */
+function hash4(addr: number, len: number): number {
+  const key = len === 0 ? 0 : addr >>> (32 - len);
+  return (mix32((key >>> 3) ^ Math.imul(len, 0x9e3779b9)) & ~7) | (key & 7);
+}
+
+/** IPv6: four words (int32) with host bits clear. */
+function hash6(w0: number, w1: number, w2: number, w3: number, len: number): number {
+  let low = 0;
+  if (len > 0) {
+    // The last network bits, within the word holding the last one (fewer when it is the word's first).
+    const pos = len - 1;
+    const shift = 31 - (pos & 31);
+    const bits = Math.min(3, (pos & 31) + 1);
+    const m = ((1 << bits) - 1) << shift;
+    const word = pos >> 5;
+    if (word === 0) {
+      low = (w0 & m) >>> shift;
+      w0 &= ~m;
+    } else if (word === 1) {
+      low = (w1 & m) >>> shift;
+      w1 &= ~m;
+    } else if (word === 2) {
+      low = (w2 & m) >>> shift;
+      w2 &= ~m;
+    } else {
+      low = (w3 & m) >>> shift;
+      w3 &= ~m;
+    }
   }
-  scratch6.set(buf.subarray(o, o + n));
-  scratch6[n - 1] = scratch6[n - 1]! & (0xff << (8 - rem)) & 0xff;
-  return Buffer.from(scratch6.buffer, scratch6.byteOffset, n).toString('latin1');
+  const g = mix32(Math.imul(w0, 0x9e3779b1) + Math.imul(w1, 0x85ebca77) + Math.imul(w2, 0xc2b2ae3d) + Math.imul(w3, 0x27d4eb2f) + len);
+  return (g & ~7) | low;
 }

@@ -159,6 +159,8 @@ export class Speaker extends EventEmitter {
       policies: new PolicyTable(o.config.policies),
       alwaysCompareMed: o.config.alwaysCompareMed,
       defaultLocalPref: o.config.defaultLocalPref,
+      // RFC 7313 §4: the EoRR wait is the graceful-restart stale time.
+      refreshStaleMs: o.config.gracefulRestart.staleTime * 1000,
       ...(o.clock ? { clock: o.clock } : {}),
       logger: this.log.child({ part: 'rib' }),
     });

@@ -2,6 +2,7 @@
 // Forwarding State on the helper side. Bytes from drainOut are decoded with the codec.
 import { describe, expect, it } from 'vitest';
 import type { BestPathEvent } from '../../../src/bgp/rib/index.js';
+import { ManualClock } from '../../../src/clock/index.js';
 import { IPV4_UNICAST, IPV6_UNICAST, decode, type BgpMessage } from '../../../src/bgp/wire/index.js';
 import { CTX4, announce, attrs, ebgp, feed, ibgp, rib } from './helpers.js';
 
@@ -98,6 +99,40 @@ describe('RFC 7313: as the requester', () => {
     // A second EoRR without BoRR removes nothing.
     r.refreshEnd(1, IPV4_UNICAST);
     expect(r.lookup('10.1.0.0/24')).not.toBeNull();
+  });
+
+  it('without EoRR, the marked routes go when the EoRR timer runs out; an EoRR in time stops it', () => {
+    const clock = new ManualClock();
+    const r = rib({ clock, refreshStaleMs: 30_000 });
+    r.peerUp(ebgp(1), () => {});
+    feed(r, 1, announce(['10.1.0.0/24', '10.2.0.0/24'], attrs({ asPath: [65101] })));
+    feed(r, 1, announce(['2001:db8:1::/48'], attrs({ asPath: [65101], nextHop: '2001:db8::1' })));
+    r.refreshBegin(1, IPV4_UNICAST);
+    feed(r, 1, announce(['10.1.0.0/24'], attrs({ asPath: [65101] })));
+    clock.advance(29_999);
+    expect(r.lookup('10.2.0.0/24')).not.toBeNull();
+    clock.advance(1);
+    expect(r.lookup('10.2.0.0/24')).toBeNull();
+    expect(r.lookup('10.1.0.0/24')).not.toBeNull();
+    expect(r.lookup('2001:db8:1::/48')).not.toBeNull();
+    // Next round: the EoRR comes in time, and the timer must not remove anything later.
+    r.refreshBegin(1, IPV6_UNICAST);
+    feed(r, 1, announce(['2001:db8:1::/48'], attrs({ asPath: [65101], nextHop: '2001:db8::1' })));
+    r.refreshEnd(1, IPV6_UNICAST);
+    feed(r, 1, announce(['2001:db8:2::/48'], attrs({ asPath: [65101], nextHop: '2001:db8::1' })));
+    clock.advance(60_000);
+    expect(r.lookup('2001:db8:1::/48')).not.toBeNull();
+    expect(r.lookup('2001:db8:2::/48')).not.toBeNull();
+    expect(clock.armed).toBe(0);
+  });
+
+  it('a session going down stops the EoRR timer', () => {
+    const clock = new ManualClock();
+    const r = rib({ clock, refreshStaleMs: 30_000 });
+    r.peerUp(ebgp(1), () => {});
+    r.refreshBegin(1, IPV4_UNICAST);
+    r.peerDown(1, { keepStale: false, staleTimeMs: 0 });
+    expect(clock.armed).toBe(0);
   });
 
   it('only the peer that sent BoRR is affected', () => {
