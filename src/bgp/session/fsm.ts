@@ -194,6 +194,9 @@ interface Conn {
 
 const emptyCounts = (): Record<MessageTypeName, number> => ({ open: 0, update: 0, notification: 0, keepalive: 0, routeRefresh: 0 });
 
+/** Least time between two pumps that send (see wake). */
+const PUMP_PACE_MS = 25;
+
 export class BgpSession extends EventEmitter {
   readonly id: number;
   private cfg: ResolvedPeerConfig;
@@ -219,6 +222,8 @@ export class BgpSession extends EventEmitter {
   private establishedAt: number | null = null;
   private pumping = false;
   private pumpQueued = false;
+  /** performance.now() of the last pump that wrote something. */
+  private lastSentAt = -Infinity;
   private lastDownReason: TransitionReason | null = null;
 
   private connectRetryTimer: Timer | null = null;
@@ -404,10 +409,16 @@ export class BgpSession extends EventEmitter {
     // the same turn (a reflector hears many clients at once) go out in one pump.
     if (this.pumpQueued) return;
     this.pumpQueued = true;
-    setImmediate(() => {
+    const run = (): void => {
       this.pumpQueued = false;
       this.pump();
-    });
+    };
+    // Pacing: after a pump that sent something, the next waits until PUMP_PACE_MS have passed.
+    // A lone change still goes out at once; a stream of them (clients joining a reflector one
+    // by one) goes out in fewer, fuller writes instead of one small write per change per peer.
+    const wait = this.lastSentAt + PUMP_PACE_MS - performance.now();
+    if (wait <= 0) setImmediate(run);
+    else setTimeout(run, wait);
   }
 
   // -------------------------------------------------------------------------------------
@@ -948,6 +959,7 @@ export class BgpSession extends EventEmitter {
       }
       // RFC 4271 §8.2.2 Established: sending an UPDATE restarts the KeepaliveTimer.
       if (sent && this.st === 'Established') this.startKeepalive();
+      if (sent) this.lastSentAt = performance.now();
     } finally {
       this.pumping = false;
       conn.socket.uncork();
