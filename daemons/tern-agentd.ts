@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1 --optimize-for-size --interrupt-budget=1000000
 // tern-agentd: the only writer of a node's kernel network state. Entry point only; the engine
 // is src/agent/daemon (calculation and wiring), the dataplanes src/agent/{routes,policy,cni},
 // the BGP side src/agent/bgp.
