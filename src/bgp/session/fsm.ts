@@ -169,6 +169,8 @@ export interface SessionOptions {
   random?: () => number;
   /** Octets per drainOut call. */
   drainBytes?: number;
+  /** Least time between two pumps that send, in ms (default 25; see wake). */
+  pumpPaceMs?: number;
   log?: Logger;
 }
 
@@ -194,7 +196,7 @@ interface Conn {
 
 const emptyCounts = (): Record<MessageTypeName, number> => ({ open: 0, update: 0, notification: 0, keepalive: 0, routeRefresh: 0 });
 
-/** Least time between two pumps that send (see wake). */
+/** Least time between two pumps that send, by default (see wake). */
 const PUMP_PACE_MS = 25;
 
 export class BgpSession extends EventEmitter {
@@ -205,6 +207,7 @@ export class BgpSession extends EventEmitter {
   private readonly transport: Transport;
   private readonly random: () => number;
   private readonly drainBytes: number;
+  private readonly pumpPaceMs: number;
   private readonly log: Logger;
 
   private st: SessionStateName = 'Idle';
@@ -250,6 +253,7 @@ export class BgpSession extends EventEmitter {
     this.transport = o.transport ?? tcpTransport;
     this.random = o.random ?? Math.random;
     this.drainBytes = o.drainBytes ?? 64 * 1024;
+    this.pumpPaceMs = o.pumpPaceMs ?? PUMP_PACE_MS;
     this.log = (o.log ?? logger('bgp-session')).child({ peer: this.cfg.address });
   }
 
@@ -416,7 +420,7 @@ export class BgpSession extends EventEmitter {
     // Pacing: after a pump that sent something, the next waits until PUMP_PACE_MS have passed.
     // A lone change still goes out at once; a stream of them (clients joining a reflector one
     // by one) goes out in fewer, fuller writes instead of one small write per change per peer.
-    const wait = this.lastSentAt + PUMP_PACE_MS - performance.now();
+    const wait = this.lastSentAt + this.pumpPaceMs - performance.now();
     if (wait <= 0) setImmediate(run);
     else setTimeout(run, wait);
   }

@@ -47,7 +47,7 @@ interface Rig {
   log: string[];
 }
 
-async function rig(cfg: Partial<PeerConfig> = {}): Promise<Rig> {
+async function rig(cfg: Partial<PeerConfig> = {}, opts: { pumpPaceMs?: number } = {}): Promise<Rig> {
   const clock = new ManualClock();
   const rib = new RecordingRib();
   const listener = await RawListener.listen(PEER);
@@ -68,6 +68,7 @@ async function rig(cfg: Partial<PeerConfig> = {}): Promise<Rig> {
     rib,
     clock,
     random: () => 0.9999,
+    ...opts,
   });
   cleanups.push(() => session.stop());
   const log = recordTransitions(session);
@@ -455,6 +456,33 @@ describe('BgpSession: Established', () => {
     expect(r.rib.queued(7)).toBe(0);
     const first = raw.pending.find((m) => m.type === MsgType.UPDATE)!.decoded as UpdateMessage;
     expect(first.nlri.length).toBeGreaterThan(500);
+  });
+
+  it('pumps are paced: a lone change goes out at once, changes soon after it wait and leave together', async () => {
+    // A pace of 2 s, far above any scheduling delay, so nothing here depends on the machine's speed.
+    const r = await rig({}, { pumpPaceMs: 2000 });
+    const raw = await establish(r);
+    raw.ctx = makeContext({ as4: true });
+    const ctx = r.session.peerDescriptor!.sendCtx;
+    const update = (n: number): Uint8Array => {
+      const b = new UpdateBuilder({ ctx, afi: 1, attributes: v4attrs });
+      b.addIpv4(((10 << 24) | n) >>> 0, 32);
+      return b.take()[0]!;
+    };
+    const updates = () => raw.pending.filter((m) => m.type === MsgType.UPDATE).length;
+    const pumpsBefore = r.rib.drainCalls;
+    r.rib.queue(7, [update(1)]);
+    await waitFor('the first UPDATE, sent at once', () => updates() === 1);
+    r.rib.queue(7, [update(2)]);
+    await sleep(20);
+    r.rib.queue(7, [update(3)]);
+    await sleep(200);
+    // Within the pace after a send: both wait.
+    expect(updates()).toBe(1);
+    expect(r.rib.queued(7)).toBe(2);
+    await waitFor('the next two UPDATEs', () => updates() === 3, 5000);
+    // One pump for the first, one for the two that waited (each pump ends on an empty drainOut).
+    expect(r.rib.drainCalls - pumpsBefore).toBe(4);
   });
 
   it('stop(message) sends Cease / Administrative Shutdown with the RFC 8203 communication', async () => {
