@@ -1,4 +1,4 @@
-// Benchmark of the routing table: `node --expose-gc dist/bench/bgp-rib.js [--v4 N] [--v6 N] [--sets N] [--repeat N]`.
+// Benchmark of the routing table: `node --expose-gc dist/bench/bgp-rib.js [--v4 N] [--v6 N] [--sets N] [--repeat N] [--shuffle]`.
 // Ingests N IPv4 /24 and M IPv6 /48 from one eBGP peer (pre-built full 4096-octet UPDATEs under a
 // few hundred attribute sets), then exports the whole table to one eBGP peer through drainOut.
 import type { PeerDescriptor } from '../src/bgp/peer.js';
@@ -20,6 +20,9 @@ const arg = (name: string, dflt: number): number => {
 const N4 = arg('--v4', 500_000);
 const N6 = arg('--v6', 100_000);
 const SETS = arg('--sets', 300);
+// --shuffle: prefixes in a fixed pseudo-random order, as BIRD sends them (its hash order), so
+// nearly every index lookup misses the cache; without it they go in address order.
+const SHUFFLE = process.argv.includes('--shuffle');
 const ctx = makeContext({ as4: true });
 
 const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => {});
@@ -37,13 +40,30 @@ function attrs(k: number, v6: boolean): PathAttribute[] {
   return list;
 }
 
+/** 0..n-1, shuffled (Fisher-Yates, fixed seed) with --shuffle. */
+function order(n: number): Uint32Array {
+  const o = new Uint32Array(n);
+  for (let j = 0; j < n; j++) o[j] = j;
+  if (!SHUFFLE) return o;
+  let seed = 0x2545f491;
+  for (let j = n - 1; j > 0; j--) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const k = seed % (j + 1);
+    const t = o[j]!;
+    o[j] = o[k]!;
+    o[k] = t;
+  }
+  return o;
+}
+
 function buildV4(): Buffer[] {
+  const ord = order(N4);
   const out: Buffer[] = [];
   for (let k = 0; k < SETS; k++) {
     const b = new UpdateBuilder({ ctx, afi: 1, attributes: attrs(k, false) });
     const from = Math.floor((k * N4) / SETS);
     const to = Math.floor(((k + 1) * N4) / SETS);
-    for (let j = from; j < to; j++) b.addIpv4((0x0a000000 + j * 256) >>> 0, 24);
+    for (let j = from; j < to; j++) b.addIpv4((0x0a000000 + ord[j]! * 256) >>> 0, 24);
     out.push(...b.take());
   }
   return out;
@@ -53,13 +73,14 @@ function buildV6(): Buffer[] {
   const out: Buffer[] = [];
   const sets = Math.max(1, Math.floor(SETS / 3));
   const addr = new Uint8Array(16);
+  const ord = order(N6);
   for (let k = 0; k < sets; k++) {
     const b = new UpdateBuilder({ ctx, afi: 2, attributes: attrs(k, true), nextHop: { nextHop: `2001:db8::${(k % 200) + 1}` } });
     const from = Math.floor((k * N6) / sets);
     const to = Math.floor(((k + 1) * N6) / sets);
     for (let j = from; j < to; j++) {
       // 2001:db8:XXXX::/48 and upward through 2001:dbX:...
-      const v = 0x20010db8 * 65536 + j;
+      const v = 0x20010db8 * 65536 + ord[j]!;
       addr[0] = 0x20; addr[1] = 0x01;
       addr[2] = Math.floor(v / 2 ** 24) & 255; addr[3] = Math.floor(v / 2 ** 16) & 255;
       addr[4] = (v >>> 8) & 255; addr[5] = v & 255;

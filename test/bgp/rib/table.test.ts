@@ -152,4 +152,28 @@ describe('FamilyTable prefix index', () => {
       }
     }
   });
+
+  it('resolveField keeps every prefix of a field longer than its buffers, the index rehashed midway', () => {
+    // 3,000 prefixes in one field (buffers start at 1,024; the index of a fresh table grows past
+    // 1,024 slots), in a scrambled order, every 7th one repeated from earlier in the field.
+    for (const family of [4, 6] as const) {
+      const texts: string[] = [];
+      for (let k = 0; k < 3000; k++) {
+        const j = k % 7 === 6 ? (k * 31) % k : (k * 2654435761) % 4096;
+        texts.push(family === 4 ? `10.${j >> 8}.${j & 255}.0/24` : `2001:db8:${(j + 1).toString(16)}::/48`);
+      }
+      const buf = new Uint8Array(3000 * 8);
+      let o = 0;
+      for (const t of texts) o += encodePrefix(parsePrefix(t), buf, o, false);
+      const ft = new FamilyTable(family);
+      const n = ft.resolveField(buf, 0, o, false, true);
+      expect(n).toBe(texts.length);
+      const slots = [...ft.fieldSlots.subarray(0, n)];
+      expect(slots.map((s) => ft.format(s))).toEqual(texts);
+      expect(ft.count).toBe(new Set(texts).size);
+      // A second pass over the same field (lookups only) finds the same slots.
+      expect(ft.resolveField(buf, 0, o, false, false)).toBe(n);
+      expect([...ft.fieldSlots.subarray(0, n)]).toEqual(slots);
+    }
+  });
 });
