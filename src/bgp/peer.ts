@@ -15,6 +15,12 @@ export interface PeerDescriptor {
   readonly localRouterId: number;
   /** The local address of the TCP connection (used for next-hop-self). */
   readonly localAddress: string;
+  /**
+   * RFC 2545 §3: the link-local (fe80::/10) address of the interface that holds `localAddress`,
+   * when the peer's address is inside one of that interface's prefixes (a directly connected
+   * IPv6 session). Absent otherwise; with it, our own IPv6 next hops go out as 32 octets.
+   */
+  readonly localLinkLocal?: string;
   readonly ibgp: boolean;
   /** RFC 4456: this peer is a route-reflector client of ours. */
   readonly routeReflectorClient: boolean;

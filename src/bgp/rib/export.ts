@@ -26,8 +26,11 @@ export interface OutSet {
   key: string;
   /** Attributes without MP_REACH_NLRI (IPv4: with NEXT_HOP), encoded with the peer's sendCtx. */
   bytes: Uint8Array;
-  /** For MP_REACH_NLRI: IPv6 routes, and IPv4 routes with an IPv6 next hop (RFC 8950). */
-  nextHop: { nextHop: string } | undefined;
+  /**
+   * For MP_REACH_NLRI: IPv6 routes, and IPv4 routes with an IPv6 next hop (RFC 8950); with
+   * `linkLocal`, the 32-octet form of RFC 2545 §3.
+   */
+  nextHop: { nextHop: string; linkLocal?: string } | undefined;
   refs: number;
 }
 
@@ -44,12 +47,18 @@ export class OutSetTable {
     return this.table[id]!;
   }
 
-  /** `as4`: the send context's AS number width, the one part of it that changes what bytes mean. */
-  intern(bytes: Uint8Array, nextHop: string | undefined, as4: boolean): OutSet {
-    const key = `${as4 ? 4 : 2}${nextHop ?? ''}|${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')}`;
+  /**
+   * `as4`: the send context's AS number width, the one part of it that changes what bytes mean.
+   * `linkLocal` (only with an MP next hop) is part of the key: two peers on different links get
+   * the same attributes but different 32-octet next hops.
+   */
+  intern(bytes: Uint8Array, nextHop: string | undefined, as4: boolean, linkLocal?: string): OutSet {
+    const ll = nextHop === undefined ? undefined : linkLocal;
+    const key = `${as4 ? 4 : 2}${nextHop ?? ''}${ll === undefined ? '' : ` ${ll}`}|${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')}`;
     let s = this.byKey.get(key);
     if (s === undefined) {
-      s = { id: this.free.pop() ?? this.table.length, key, bytes, nextHop: nextHop === undefined ? undefined : { nextHop }, refs: 0 };
+      const nh = nextHop === undefined ? undefined : ll === undefined ? { nextHop } : { nextHop, linkLocal: ll };
+      s = { id: this.free.pop() ?? this.table.length, key, bytes, nextHop: nh, refs: 0 };
       this.table[s.id] = s;
       this.byKey.set(key, s);
     }
@@ -123,6 +132,11 @@ export interface PeerState {
   exportClassKey: string | null;
   /** Next hop = our session address towards iBGP peers too (eBGP always gets it). */
   nextHopSelf: boolean;
+  /**
+   * RFC 2545 §3: when we are the next hop of an IPv6 route, add `desc.localLinkLocal` (if the
+   * session found one) as the second, link-local next hop. Per peer, default on (BIRD's `direct`).
+   */
+  linkLocalNextHop: boolean;
 }
 
 export interface ExportEnv {
@@ -189,7 +203,7 @@ export function exportAttributes(
   a: Attrs,
   family: 4 | 6,
   prefix: PolicyPrefix | null,
-): { bytes: Uint8Array; nextHop: string | undefined } | null {
+): { bytes: Uint8Array; nextHop: string | undefined; linkLocal: string | undefined } | null {
   const info = a.info;
   const toEbgp = !to.desc.ibgp;
   const comms = info.communities;
@@ -224,12 +238,16 @@ export function exportAttributes(
   }
   let nextHop = a.nextHop;
   const self = to.desc.localAddress;
+  // Whether the next hop is our own session address: only then may our link-local go with it
+  // (a received link-local is never passed on to another link, RFC 2545 §3).
+  let isSelf = false;
   if (toEbgp) {
     // RFC 4271 §5.1.5: LOCAL_PREF stays inside the AS; RFC 4456 attributes too. §5.1.4: a MED
     // received from another AS is not passed on; our own (originated, or set by policy) is.
     list = list.filter((x) => x.type !== 'LOCAL_PREF' && x.type !== 'ORIGINATOR_ID' && x.type !== 'CLUSTER_LIST');
     if (src !== null) list = removeAttr(list, 'MULTI_EXIT_DISC');
     nextHop = self;
+    isSelf = true;
   } else {
     if (!list.some((x) => x.type === 'LOCAL_PREF')) list.push({ type: 'LOCAL_PREF', localPref: env.defaultLocalPref });
     if (reflecting) {
@@ -239,13 +257,21 @@ export function exportAttributes(
       list = removeAttr(list, 'CLUSTER_LIST');
       list.push({ type: 'CLUSTER_LIST', clusterIds: [env.clusterId, ...info.clusterIds].map(dottedOf) });
     }
-    if (nextHop === '' || to.nextHopSelf) nextHop = self;
+    if (nextHop === '' || to.nextHopSelf) {
+      nextHop = self;
+      isSelf = true;
+    }
   }
   if (edits !== null) {
     list = applyEdits(list, edits, to.desc.localAs);
     if (toEbgp) list = removeAttr(list, 'LOCAL_PREF');
-    if (edits.nextHop === 'unchanged') nextHop = a.nextHop === '' ? self : a.nextHop;
-    else if (edits.nextHop !== undefined) nextHop = edits.nextHop === 'self' ? self : edits.nextHop;
+    if (edits.nextHop === 'unchanged') {
+      isSelf = a.nextHop === '';
+      nextHop = isSelf ? self : a.nextHop;
+    } else if (edits.nextHop !== undefined) {
+      isSelf = edits.nextHop === 'self';
+      nextHop = isSelf ? self : edits.nextHop;
+    }
   }
   if (toEbgp) {
     // RFC 4271 §5.1.2: our AS goes in front; confederation segments never leave (RFC 5065 §5.3).
@@ -272,6 +298,7 @@ export function exportAttributes(
   if (!list.some((x) => x.type === 'ORIGIN')) list.push({ type: 'ORIGIN', origin: 2 });
 
   let mpNextHop: string | undefined;
+  let linkLocal: string | undefined;
   if (family === 4) {
     if (ipv4ish(nextHop)) list.push({ type: 'NEXT_HOP', nextHop });
     // RFC 8950 §3: an IPv6 next hop for IPv4 NLRI goes in MP_REACH_NLRI, and only to a peer that
@@ -282,12 +309,16 @@ export function exportAttributes(
     // An IPv6 route over an IPv4 session: the IPv4-mapped form of our address (RFC 4291 §2.5.5.2).
     mpNextHop = ipv4ish(nextHop) ? `::ffff:${nextHop}` : nextHop;
     if (mpNextHop === '') return null;
+    // RFC 2545 §3: towards a peer on our link, the global address and the link-local one (32
+    // octets), as BIRD does for `direct` sessions. The session found the link-local only when
+    // the peer's address lies on the interface of our session address.
+    if (isSelf && to.linkLocalNextHop && to.desc.localLinkLocal !== undefined && !ipv4ish(nextHop)) linkLocal = to.desc.localLinkLocal;
   }
   list.sort((x, y) => codeOf(x) - codeOf(y));
   const ctx = to.desc.sendCtx;
   const bytes = new Uint8Array(attributesLength(list, ctx));
   encodeAttributes(list, bytes, 0, ctx);
-  return { bytes, nextHop: mpNextHop };
+  return { bytes, nextHop: mpNextHop, linkLocal };
 }
 
 export const dottedOf = (v: number): string => `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;

@@ -118,6 +118,8 @@ export interface Originate {
 export interface RibPeer extends PeerDescriptor {
   /** Next hop = our session address towards this iBGP peer too (eBGP peers always get it). */
   readonly nextHopSelf?: boolean;
+  /** RFC 2545 §3: send `localLinkLocal` beside our own IPv6 next hops (default true). */
+  readonly linkLocalNextHop?: boolean;
 }
 
 /** The settings of an Established peer that change without a new session (RFC 4271 has no renegotiation for them). */
@@ -127,6 +129,8 @@ export interface PeerSettings {
   maxPrefixes: number;
   routeReflectorClient: boolean;
   nextHopSelf: boolean;
+  /** Absent: unchanged. */
+  linkLocalNextHop?: boolean;
 }
 
 /** One prefix of a table listing: its paths (best first) and why the best won. */
@@ -253,12 +257,13 @@ export class Rib implements RibPort {
     if (ps === undefined) {
       ps = {
         desc, up: true, wake, address: parseIp(desc.address).value, accepted: 0, loopDropped: 0, staleTimer: null,
-        importChain: null, exportChain: null, out: [], nextHopSelf: false, exportClass: -1, exportClassKey: null,
+        importChain: null, exportChain: null, out: [], nextHopSelf: false, linkLocalNextHop: true, exportClass: -1, exportClassKey: null,
       };
       this.peers[desc.id] = ps;
     }
     ps.desc = desc;
     ps.nextHopSelf = desc.nextHopSelf ?? false;
+    ps.linkLocalNextHop = desc.linkLocalNextHop ?? true;
     ps.up = true;
     ps.wake = wake;
     ps.address = parseIp(desc.address).value;
@@ -526,9 +531,11 @@ export class Rib implements RibPort {
       maxPrefixes: s.maxPrefixes,
       routeReflectorClient: s.routeReflectorClient,
       nextHopSelf: s.nextHopSelf,
+      linkLocalNextHop: s.linkLocalNextHop ?? ps.linkLocalNextHop,
     };
     ps.desc = desc;
     ps.nextHopSelf = s.nextHopSelf;
+    ps.linkLocalNextHop = s.linkLocalNextHop ?? ps.linkLocalNextHop;
     ps.importChain = this.chainOf(desc.address, desc.importPolicies, 'import');
     ps.exportChain = this.chainOf(desc.address, desc.exportPolicies, 'export');
     // The client flag also decides where this peer's own paths may be reflected to.
@@ -1209,7 +1216,10 @@ export class Rib implements RibPort {
     // under a new id each time, so no result computed with an older chain is found again.
     if (ps.exportChain !== null) return `own|${ps.desc.id}|${this.nextExportClass}`;
     const d = ps.desc;
-    return [d.ibgp, d.routeReflectorClient, ps.nextHopSelf, d.localAddress, d.localAs, d.sendCtx.as4, d.sendCtx.extendedNextHop.has(IPV4_UNICAST)].join('|');
+    // The link-local counts only when it can be sent: peers on different links, or with the
+    // option off, get different next hops for the same route (RFC 2545 §3).
+    const ll = ps.linkLocalNextHop ? d.localLinkLocal ?? '' : '';
+    return [d.ibgp, d.routeReflectorClient, ps.nextHopSelf, d.localAddress, ll, d.localAs, d.sendCtx.as4, d.sendCtx.extendedNextHop.has(IPV4_UNICAST)].join('|');
   }
 
   private joinExportClass(ps: PeerState): void {
@@ -1251,7 +1261,7 @@ export class Rib implements RibPort {
       const r = exportAttributes(this.env, src, ps, a, ft.family, null);
       let sid = -1;
       if (r !== null) {
-        const s = this.outSets.intern(r.bytes, r.nextHop, ps.desc.sendCtx.as4);
+        const s = this.outSets.intern(r.bytes, r.nextHop, ps.desc.sendCtx.as4, r.linkLocal);
         s.refs++;
         sid = s.id;
       }
@@ -1259,7 +1269,7 @@ export class Rib implements RibPort {
       return sid + 1;
     }
     const r = exportAttributes(this.env, src, ps, a, ft.family, ft.policyPrefix(slot));
-    return r === null ? 0 : this.outSets.intern(r.bytes, r.nextHop, ps.desc.sendCtx.as4).id + 1;
+    return r === null ? 0 : this.outSets.intern(r.bytes, r.nextHop, ps.desc.sendCtx.as4, r.linkLocal).id + 1;
   }
 
   private bucket(of: OutFamily, sid: number): { items: number[]; pos: number } {
@@ -1415,7 +1425,7 @@ export class Rib implements RibPort {
         : { ctx: ps.desc.sendCtx, afi: ft.afi, safi: 1, attributes: set.bytes, nextHop: set.nextHop },
     );
     const msg = maxMessageLength(ps.desc.sendCtx);
-    const overhead = 23 + set.bytes.length + (set.nextHop === undefined ? 0 : 25);
+    const overhead = 23 + set.bytes.length + (set.nextHop === undefined ? 0 : set.nextHop.linkLocal === undefined ? 25 : 41);
     let n = 0;
     while (b.pos < b.items.length) {
       const slot = b.items[b.pos]!;

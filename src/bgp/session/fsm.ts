@@ -10,6 +10,7 @@
 // connection survives. Only the primary connection drives the FSM.
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { logger, type Logger } from '../../log/index.js';
 import type { PeerDescriptor, RibPort } from '../peer.js';
 import {
@@ -39,6 +40,7 @@ import { type Clock, systemClock, type Timer } from '../../clock/index.js';
 import { familyName, type PeerConfig, type ResolvedPeerConfig, resolvePeerConfig } from './config.js';
 import { buildLocalOpen, checkRemoteOpen, type Negotiated, negotiateOpen } from './open.js';
 import { tcpTransport, type Transport } from './transport.js';
+import { directLinkLocal, type InterfaceTable } from './link-local.js';
 
 /** RFC 4271 §8.2.2 states. */
 export const SessionState = {
@@ -171,6 +173,8 @@ export interface SessionOptions {
   drainBytes?: number;
   /** Least time between two pumps that send, in ms (default 25; see wake). */
   pumpPaceMs?: number;
+  /** This host's interfaces, read when the session reaches Established (default os.networkInterfaces). */
+  interfaces?: () => InterfaceTable;
   log?: Logger;
 }
 
@@ -207,6 +211,7 @@ export class BgpSession extends EventEmitter {
   private readonly transport: Transport;
   private readonly random: () => number;
   private readonly drainBytes: number;
+  private readonly interfaces: () => InterfaceTable;
   private readonly pumpPaceMs: number;
   private readonly log: Logger;
 
@@ -253,6 +258,7 @@ export class BgpSession extends EventEmitter {
     this.transport = o.transport ?? tcpTransport;
     this.random = o.random ?? Math.random;
     this.drainBytes = o.drainBytes ?? 64 * 1024;
+    this.interfaces = o.interfaces ?? networkInterfaces;
     this.pumpPaceMs = o.pumpPaceMs ?? PUMP_PACE_MS;
     this.log = (o.log ?? logger('bgp-session')).child({ peer: this.cfg.address });
   }
@@ -711,6 +717,9 @@ export class BgpSession extends EventEmitter {
   private enterEstablished(): void {
     const conn = this.conn!;
     const neg = this.neg!;
+    const localAddress = conn.socket.localAddress ?? '';
+    // RFC 2545 §3: a directly connected IPv6 peer also gets our link-local address as next hop.
+    const localLinkLocal = directLinkLocal(localAddress, this.cfg.address, this.interfaces());
     this.descriptor = {
       id: this.id,
       address: this.cfg.address,
@@ -718,7 +727,8 @@ export class BgpSession extends EventEmitter {
       localAs: this.cfg.localAs,
       remoteRouterId: neg.remoteRouterId,
       localRouterId: parseDotted(this.cfg.routerId) >>> 0,
-      localAddress: conn.socket.localAddress ?? '',
+      localAddress,
+      ...(localLinkLocal !== null ? { localLinkLocal } : {}),
       ibgp: neg.ibgp,
       routeReflectorClient: this.cfg.routeReflectorClient,
       receiveCtx: neg.receiveCtx,

@@ -92,6 +92,11 @@ const PeerCommon = {
   routeReflectorClient: z.boolean().optional(),
   addPath: z.object({ send: z.boolean().default(false), receive: z.boolean().default(false) }).strict().optional(),
   nextHopSelf: z.boolean().optional(),
+  /**
+   * RFC 2545 §3: with our own IPv6 next hop towards a directly connected peer, also send the
+   * link-local address of that interface (32-octet next hop, BIRD's `direct`). Default true.
+   */
+  linkLocalNextHop: z.boolean().optional(),
   bfd: z.union([z.boolean(), BfdSchema]).optional(),
 };
 
@@ -230,6 +235,7 @@ function bad(field: string, msg: string): never {
 /** The settings of a peer that live in the speaker (not in the session's OPEN). */
 export interface SpeakerPeerSettings {
   nextHopSelf: boolean;
+  linkLocalNextHop: boolean;
 }
 
 /**

@@ -43,6 +43,8 @@ export interface PeerEntry {
   spec: PeerSpec;
   cfg: PeerConfig;
   nextHopSelf: boolean;
+  /** RFC 2545 §3 32-octet next hops towards this peer when it is on our link (default true). */
+  linkLocalNextHop: boolean;
   readonly session: BgpSession;
   /** NLRI announced by the peer during the current session. */
   received: number;
@@ -305,7 +307,7 @@ export class Speaker extends EventEmitter {
         }
       }
     }
-    this.rib.peerUp({ ...d, nextHopSelf: e?.nextHopSelf ?? false }, e?.refused ? () => {} : wake);
+    this.rib.peerUp({ ...d, nextHopSelf: e?.nextHopSelf ?? false, linkLocalNextHop: e?.linkLocalNextHop ?? true }, e?.refused ? () => {} : wake);
   }
 
   private onTransition(t: Transition): void {
@@ -373,7 +375,7 @@ export class Speaker extends EventEmitter {
 
   private entry(address: string, source: PeerSource, spec: PeerSpec, cfg: PeerConfig, session: BgpSession, dynamicIndex: number): PeerEntry {
     const e: PeerEntry = {
-      address, source, spec, cfg, nextHopSelf: spec.nextHopSelf ?? false, session, received: 0,
+      address, source, spec, cfg, nextHopSelf: spec.nextHopSelf ?? false, linkLocalNextHop: spec.linkLocalNextHop ?? true, session, received: 0,
       since: Date.now(), lastReason: '', dynamicIndex, removal: null, refused: false,
     };
     this.peers.set(address, e);
@@ -432,12 +434,13 @@ export class Speaker extends EventEmitter {
 
   private applyPeer(e: PeerEntry, spec: PeerSpec, cfg: PeerConfig): 'same' | 'soft' | 'hard' {
     const u = this.sessions.updatePeer(cfg);
-    const nhsChanged = (spec.nextHopSelf ?? false) !== e.nextHopSelf;
+    const nhsChanged = (spec.nextHopSelf ?? false) !== e.nextHopSelf || (spec.linkLocalNextHop ?? true) !== e.linkLocalNextHop;
     const bfdChanged = JSON.stringify([bfdOf(e.spec), e.spec.sourceAddress]) !== JSON.stringify([bfdOf(spec), spec.sourceAddress]);
     if (bfdChanged) this.bfd.set(e.address, bfdOf(spec), spec.sourceAddress);
     e.spec = spec;
     e.cfg = cfg;
     e.nextHopSelf = spec.nextHopSelf ?? false;
+    e.linkLocalNextHop = spec.linkLocalNextHop ?? true;
     if (u.kind === 'hard') return 'hard';
     if (u.kind === 'soft' || nhsChanged) {
       const s = e.session;
@@ -447,6 +450,7 @@ export class Speaker extends EventEmitter {
         maxPrefixes: cfg.maxPrefixes ?? 0,
         routeReflectorClient: cfg.routeReflectorClient ?? false,
         nextHopSelf: e.nextHopSelf,
+        linkLocalNextHop: e.linkLocalNextHop,
       });
       // Adj-RIB-In holds routes after import policy: a new policy needs them again (RFC 2918).
       if (r.importChanged) this.refreshIn(e);
