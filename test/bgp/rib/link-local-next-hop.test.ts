@@ -4,7 +4,7 @@
 // Checked by decoding drainOut's bytes with the codec.
 import { describe, expect, it } from 'vitest';
 import type { RibPeer } from '../../../src/bgp/rib/index.js';
-import { UpdateBuilder, decode, formatPrefix, makeContext, prefix, scanUpdate, type UpdateMessage } from '../../../src/bgp/wire/index.js';
+import { UpdateBuilder, formatPrefix, makeContext, prefix, scanUpdate } from '../../../src/bgp/wire/index.js';
 import { announce, attrs, drain, ebgp, feed, ibgp, rib } from './helpers.js';
 
 const CTX = makeContext({ as4: true });
@@ -13,18 +13,13 @@ const onLink = { address: '2001:db8:1::2', localAddress: '2001:db8:1::1', localL
 /** MP_REACH_NLRI next hops per announced IPv6 prefix, as the peer decodes them. */
 function mpNextHops(r: ReturnType<typeof rib>, id: number): Map<string, { nextHop: string; linkLocal: string | undefined }> {
   const out = new Map<string, { nextHop: string; linkLocal: string | undefined }>();
-  for (;;) {
-    const ms = r.drainOut(id, 1 << 20);
-    if (ms.length === 0) return out;
-    for (const m of ms) {
-      const d = decode(m, 0, CTX);
-      if (!d.ok) throw new Error(d.error.message);
-      for (const a of (d.value as UpdateMessage).attributes) {
-        if (a.type !== 'MP_REACH_NLRI') continue;
-        for (const p of a.nlri) out.set(formatPrefix(p), { nextHop: a.nextHop, linkLocal: a.linkLocal });
-      }
+  for (const u of drain(r, id, CTX).msgs) {
+    for (const a of u.attributes) {
+      if (a.type !== 'MP_REACH_NLRI') continue;
+      for (const p of a.nlri) out.set(formatPrefix(p), { nextHop: a.nextHop, linkLocal: a.linkLocal });
     }
   }
+  return out;
 }
 
 /** The single announced prefix's next hops. */
