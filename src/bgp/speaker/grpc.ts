@@ -85,6 +85,7 @@ export function specFromProto(p: PeerConfig__Output): PeerSpec {
   if (p.addPathSend || p.addPathReceive) raw.addPath = { send: p.addPathSend, receive: p.addPathReceive };
   if (p.nextHopSelf) raw.nextHopSelf = true;
   if (p.extendedNextHop) raw.extendedNextHop = true;
+  if (p.noLinkLocalNextHop) raw.linkLocalNextHop = false;
   // Zero intervals and multiplier mean "the default", as elsewhere in this message.
   if (p.bfd?.enabled) {
     raw.bfd = {
@@ -124,6 +125,7 @@ export function specToProto(s: PeerSpec, localAs: number): PeerConfig {
     addPathReceive: s.addPath?.receive ?? false,
     nextHopSelf: s.nextHopSelf ?? false,
     extendedNextHop: s.extendedNextHop ?? false,
+    noLinkLocalNextHop: s.linkLocalNextHop === false,
     ...bfdToProto(s),
   };
 }

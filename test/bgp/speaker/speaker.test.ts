@@ -92,6 +92,9 @@ describe('speaker configuration', () => {
     }
     const plain = specFromProto(roundTrip(specToProto(PeerSchema.parse({ address: '10.0.0.2', asNumber: 65002 }), 65001)));
     expect(plain.extendedNextHop ?? false).toBe(false);
+    expect(plain.linkLocalNextHop ?? true).toBe(true);
+    const noLl = specFromProto(roundTrip(specToProto(PeerSchema.parse({ address: 'fd00::2', asNumber: 65002, linkLocalNextHop: false }), 65001)));
+    expect(noLl.linkLocalNextHop).toBe(false);
     // What a client sets on the wire: the families listed get the bit in our OPEN.
     const c = BgpSchema.parse({ asNumber: 65001, peers: [specFromProto(roundTrip({ address: 'fd00::2', peerAs: 65002, families: ['IPV4_UNICAST', 'IPV6_UNICAST'], extendedNextHop: true, gracefulRestart: { enabled: true, forwardingFamilies: ['IPV6_UNICAST'] } }))] });
     expect(toPeerConfig(c.peers[0]!, c, '10.0.0.1', 'peers[0]')).toMatchObject({ extendedNextHop: true, gracefulRestart: { forwarding: [IPV6_UNICAST] } });

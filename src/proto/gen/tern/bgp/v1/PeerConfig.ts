@@ -30,6 +30,7 @@ export interface PeerConfig {
   'nextHopSelf'?: (boolean);
   'delayOpen'?: (boolean);
   'extendedNextHop'?: (boolean);
+  'noLinkLocalNextHop'?: (boolean);
 }
 
 export interface PeerConfig__Output {
@@ -58,4 +59,5 @@ export interface PeerConfig__Output {
   'nextHopSelf': (boolean);
   'delayOpen': (boolean);
   'extendedNextHop': (boolean);
+  'noLinkLocalNextHop': (boolean);
 }
