@@ -10,6 +10,7 @@ import type { DesiredState, PolicyError } from './model.js';
 import { nftApply, nftListTable, type NftTarget } from './nft.js';
 import { compareViews, DEFAULT_TABLE, desiredView, renderFull, viewFromJson, type TableView } from './render.js';
 import { renderChanges } from './diff.js';
+import { NewestWins } from '../nft/newest-wins.js';
 import { nftRunner } from '../nft/runner.js';
 
 const log = logger('policy');
@@ -57,40 +58,10 @@ export class PolicyDataplane {
    * report.
    */
   apply(next: DesiredState): Promise<ApplyReport> {
-    return new Promise<ApplyReport>((resolve, reject) => {
-      if (this.queued) {
-        this.queued.state = next;
-        this.queued.waiters.push({ resolve, reject });
-      } else {
-        this.queued = { state: next, waiters: [{ resolve, reject }] };
-      }
-      if (!this.draining) void this.drain();
-    });
+    return this.queue.submit(next);
   }
 
-  private queued: { state: DesiredState; waiters: Array<{ resolve: (r: ApplyReport) => void; reject: (e: unknown) => void }> } | undefined;
-  private draining: Promise<void> | undefined;
-
-  private drain(): Promise<void> {
-    this.draining = (async () => {
-      try {
-        while (this.queued) {
-          const job = this.queued;
-          this.queued = undefined;
-          try {
-            const r = await this.applyNow(job.state);
-            if (job.waiters.length > 1) r.coalesced = job.waiters.length;
-            for (const w of job.waiters) w.resolve(r);
-          } catch (e) {
-            for (const w of job.waiters) w.reject(e);
-          }
-        }
-      } finally {
-        this.draining = undefined;
-      }
-    })();
-    return this.draining;
-  }
+  private readonly queue = new NewestWins<DesiredState, ApplyReport>((next) => this.applyNow(next));
 
   private async applyNow(next: DesiredState): Promise<ApplyReport> {
     const opts = { table: this.table };
@@ -150,7 +121,7 @@ export class PolicyDataplane {
 
   /** Deletes the table (agent shutdown with policy disabled); absent is fine. */
   async remove(): Promise<void> {
-    while (this.draining) await this.draining;
+    await this.queue.idle();
     await nftApply(`table inet ${this.table} {}\ndelete table inet ${this.table}\n`, this.target);
     this.applied = undefined;
   }

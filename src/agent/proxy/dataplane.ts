@@ -9,6 +9,7 @@
 import { TernError } from '../../errors/index.js';
 import { logger } from '../../log/index.js';
 import { nftApply, nftListTable, runNft, type NftTarget } from '../policy/nft.js';
+import { NewestWins } from '../nft/newest-wins.js';
 import { runConntrack, staleUdp, type ConntrackFlush } from './conntrack.js';
 import type { ProxyError, ProxyState, ServiceModel } from './model.js';
 import { isProxyTable, ProxyTable, sharedContainers, type DiffStats, type ProxyRenderOptions } from './render.js';
@@ -44,7 +45,7 @@ export class ProxyDataplane {
   readonly table: string;
   private readonly target: NftTarget;
   private readonly conntrack: string | false;
-  private readonly coalesceMs: number;
+  private readonly queue: NewestWins<{ state: ProxyState; full: boolean }, ProxyApplyReport>;
   private plan: ProxyTable;
   private applied: ReadonlyMap<string, ServiceModel> | undefined;
   private warnedMissing = false;
@@ -56,7 +57,11 @@ export class ProxyDataplane {
     this.table = this.plan.opts.table;
     this.target = { ...(opts.netns ? { netns: opts.netns } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
     this.conntrack = opts.conntrack ?? 'conntrack';
-    this.coalesceMs = opts.coalesceMs ?? 0;
+    this.queue = new NewestWins((job) => this.applyNow(job.state, { full: job.full }), {
+      // A full resync asked for by any call of a burst is kept.
+      merge: (queued, next) => ({ state: next.state, full: queued.full || next.full }),
+      delayMs: opts.coalesceMs ?? 0,
+    });
     this.opts = opts;
   }
   private readonly opts: ProxyDataplaneOptions;
@@ -81,42 +86,7 @@ export class ProxyDataplane {
    * in between need not reach the kernel) and every waiting caller gets that report.
    */
   apply(state: ProxyState, opts: { full?: boolean } = {}): Promise<ProxyApplyReport> {
-    return new Promise<ProxyApplyReport>((resolve, reject) => {
-      const n = this.queued;
-      if (n) {
-        n.state = state;
-        n.full ||= opts.full === true;
-        n.waiters.push({ resolve, reject });
-      } else {
-        this.queued = { state, full: opts.full === true, waiters: [{ resolve, reject }] };
-      }
-      if (!this.draining) void this.drain();
-    });
-  }
-
-  private queued: { state: ProxyState; full: boolean; waiters: Array<{ resolve: (r: ProxyApplyReport) => void; reject: (e: unknown) => void }> } | undefined;
-  private draining: Promise<void> | undefined;
-
-  private drain(): Promise<void> {
-    this.draining = (async () => {
-      try {
-        if (this.coalesceMs > 0) await new Promise((r) => setTimeout(r, this.coalesceMs));
-        while (this.queued) {
-          const job = this.queued;
-          this.queued = undefined;
-          try {
-            const r = await this.applyNow(job.state, { full: job.full });
-            if (job.waiters.length > 1) r.coalesced = job.waiters.length;
-            for (const w of job.waiters) w.resolve(r);
-          } catch (e) {
-            for (const w of job.waiters) w.reject(e);
-          }
-        }
-      } finally {
-        this.draining = undefined;
-      }
-    })();
-    return this.draining;
+    return this.queue.submit({ state, full: opts.full === true });
   }
 
   private async applyNow(state: ProxyState, opts: { full?: boolean } = {}): Promise<ProxyApplyReport> {
@@ -250,7 +220,7 @@ export class ProxyDataplane {
 
   /** Deletes every proxy table (proxy disabled), shards of any count included; absent is fine. */
   async remove(): Promise<void> {
-    while (this.draining) await this.draining;
+    await this.queue.idle();
     const tables = [...new Set([...this.plan.tables, ...(await this.ownTables().catch(() => []))])];
     await nftApply(tables.map((t) => `add table inet ${t}\ndelete table inet ${t}\n`).join(''), this.target);
     this.applied = undefined;
