@@ -28,16 +28,13 @@ import type { AgentClient } from '../src/proto/gen/tern/agent/v1/Agent.js';
 import type { NodeStatus__Output } from '../src/proto/gen/tern/agent/v1/NodeStatus.js';
 import { agentProto } from '../src/proto/load.js';
 import { encodeStored, validateResource, type Resource } from '../src/resources/index.js';
-import { arg, BENCH_NODE, benchIface, endpointDoc, ip4, N_NS, pct, policyDoc } from './world.js';
+import { BENCH_NODE, benchIface, endpointDoc, ip4, N_NS, pct, policyDoc } from './world.js';
+import { arg, strArg } from './args.js';
 
-const strArg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
-const N_LOCAL = arg('local', 1000);
-const N_REMOTE = arg('remote', 10000);
-const N_POL = arg('policies', 2000);
-const N_INC = arg('pods', 200);
+const N_LOCAL = arg('--local', 1000);
+const N_REMOTE = arg('--remote', 10000);
+const N_POL = arg('--policies', 2000);
+const N_INC = arg('--pods', 200);
 const NODE = BENCH_NODE;
 const keys = new Keys('/tern/');
 const iface = benchIface;
@@ -115,8 +112,8 @@ async function main(): Promise<void> {
     const conf = join(lab.dir, 'agent.json');
     writeFileSync(conf, JSON.stringify({ bgpdSocket: '', resyncSeconds: 30 }));
     t = performance.now();
-    const nodeFlags = (strArg('node-flags') ?? '').split(' ').filter(Boolean);
-    const snapDir = strArg('heap-snapshot');
+    const nodeFlags = (strArg('--node-flags') ?? '').split(' ').filter(Boolean);
+    const snapDir = strArg('--heap-snapshot');
     if (snapDir) nodeFlags.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`);
     // The daemon's own flags (its entry file's first line) come first; --node-flags add to them.
     const agent = lab.spawn(node, process.execPath, [
@@ -173,7 +170,7 @@ async function main(): Promise<void> {
     const st = await new Promise<NodeStatus__Output>((resolve, reject) => ac.getNodeStatus({}, (e, s) => (e ? reject(e) : resolve(s!))));
     ac.close();
     const status = readFileSync(`/proc/${agent.pid}/status`, 'utf8');
-    const samplesFile = strArg('samples');
+    const samplesFile = strArg('--samples');
     if (samplesFile) writeFileSync(samplesFile, JSON.stringify(samples));
     const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     // RSS counts the node binary's text, shared by every Node process on the host (bgpd, agentd,
@@ -181,10 +178,10 @@ async function main(): Promise<void> {
     const rollup = readFileSync(`/proc/${agent.pid}/smaps_rollup`, 'utf8');
     const kib = (f: string): number => Number(new RegExp(`^${f}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
     const privKiB = kib('Private_Clean') + kib('Private_Dirty');
-    const smapsFile = strArg('smaps');
+    const smapsFile = strArg('--smaps');
     if (smapsFile) writeFileSync(smapsFile, readFileSync(`/proc/${agent.pid}/smaps`, 'utf8'));
     const endpoints = N_LOCAL + N_INC + N_REMOTE;
-    const settleS = Number(strArg('settle') ?? 0);
+    const settleS = Number(strArg('--settle') ?? 0);
     let settled: { rss: number; priv: number } | undefined;
     if (settleS > 0) {
       await new Promise((r) => setTimeout(r, settleS * 1000));
@@ -229,7 +226,7 @@ async function main(): Promise<void> {
         last = size;
       }
     }
-    const logCopy = strArg('agent-log');
+    const logCopy = strArg('--agent-log');
     if (logCopy && agent.logFile) writeFileSync(logCopy, readFileSync(agent.logFile));
   } finally {
     for (const m of monitors) m.kill('SIGTERM');

@@ -12,11 +12,8 @@ import {
   scanUpdate,
   type PathAttribute,
 } from '../src/bgp/wire/index.js';
+import { arg } from './args.js';
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const N4 = arg('--v4', 500_000);
 const N6 = arg('--v6', 100_000);
 const SETS = arg('--sets', 300);

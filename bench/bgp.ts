@@ -32,25 +32,18 @@ import type { ManagedProcess } from '../src/lab/process.js';
 import type { BgpClient } from '../src/proto/gen/tern/bgp/v1/Bgp.js';
 import type { Stats__Output } from '../src/proto/gen/tern/bgp/v1/Stats.js';
 import { bgpProto } from '../src/proto/load.js';
+import { arg, strArg } from './args.js';
 
 const argv = process.argv.slice(2);
-const arg = (name: string, dflt: number): number => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const argStr = (name: string): string | undefined => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const only = argv.flatMap((a, i) => (a === '--only' ? [argv[i + 1]!] : []));
 const want = (k: string): boolean => only.length === 0 || only.includes(k);
 const N4 = arg('--v4', 500_000);
 const N6 = arg('--v6', 100_000);
-const cpuProf = argStr('--cpu-prof');
+const cpuProf = strArg('--cpu-prof');
 const RUNS = Math.max(1, arg('--runs', 1));
 const nodeArgsExtra = argv.flatMap((a, i) => (a === '--node-arg' ? [argv[i + 1]!] : []));
-const logDir = argStr('--log-dir');
-const ternLogLevel = argStr('--tern-log-level') ?? 'warn';
+const logDir = strArg('--log-dir');
+const ternLogLevel = strArg('--tern-log-level') ?? 'warn';
 let logSeq = 0;
 /** Node options and spawn options of a tern-bgpd run (profiling, extra flags, kept log). */
 function ternSpawn(role: string): { nodeArgs: string[]; opts: { logFile?: string } } {

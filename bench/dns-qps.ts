@@ -14,11 +14,8 @@ import { DnsEngine } from '../src/dns/answer/index.js';
 import { DnsIndex } from '../src/dns/index/index.js';
 import { DnsServer } from '../src/dns/server/index.js';
 import { scaleService, scaleSlice } from '../test/dns/fixtures.js';
+import { arg } from './args.js';
 
-const arg = (n: string, d: number): number => {
-  const i = process.argv.indexOf(n);
-  return i >= 0 ? Number(process.argv[i + 1]) : d;
-};
 const seconds = arg('--seconds', 10);
 const services = arg('--services', 1000);
 

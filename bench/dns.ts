@@ -21,12 +21,9 @@ import { freePort } from '../src/lab/ports.js';
 import { encodeStored, validateResource } from '../src/resources/index.js';
 import { encodeQuery, RRType } from '../src/dns/wire/index.js';
 import { scaleService, scaleSlice } from '../test/dns/fixtures.js';
+import { arg, median } from './args.js';
 
 const run = promisify(execFile);
-const arg = (n: string, d: number): number => {
-  const i = process.argv.indexOf(n);
-  return i >= 0 ? Number(process.argv[i + 1]) : d;
-};
 const SECONDS = arg('--seconds', 5);
 const ROUNDS = arg('--rounds', 3);
 /** Offered rate of the latency run; 0: half the slowest server's median qps. */
@@ -184,10 +181,6 @@ async function latencies(srv: Server, qfile: string, rate: number, seconds: numb
   return lat.sort((a, b) => a - b);
 }
 
-const median = (xs: number[]): number => {
-  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  return v.length ? (v.length % 2 ? v[v.length >> 1]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2) : NaN;
-};
 
 function startProc(cmd: string, args: string[], log: string): ChildProcess {
   const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });

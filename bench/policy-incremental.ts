@@ -11,14 +11,15 @@ import { PolicyEngine } from '../src/agent/policy/engine.js';
 import type { PolicyUpdate } from '../src/agent/policy/inputs.js';
 import type { DesiredState } from '../src/agent/policy/model.js';
 import { renderDiff } from '../src/agent/policy/render.js';
-import { arg, BENCH_NODE, endpointDoc, N_NS, pct, policyDoc } from './world.js';
+import { BENCH_NODE, endpointDoc, N_NS, pct, policyDoc } from './world.js';
 import { NamespaceSchema, NetworkPolicySchema, WorkloadEndpointSchema, type Namespace, type NetworkPolicy, type WorkloadEndpoint } from '../src/resources/index.js';
+import { arg } from './args.js';
 
-const N_LOCAL = arg('local', 1000);
-const N_REMOTE = arg('remote', 10000);
-const N_POL = arg('policies', 2000);
-const N_INC = arg('pods', 200);
-const N_FULL = arg('full-samples', 5);
+const N_LOCAL = arg('--local', 1000);
+const N_REMOTE = arg('--remote', 10000);
+const N_POL = arg('--policies', 2000);
+const N_INC = arg('--pods', 200);
+const N_FULL = arg('--full-samples', 5);
 const NODE = BENCH_NODE;
 
 const endpoint = (i: number, local: boolean): WorkloadEndpoint => WorkloadEndpointSchema.parse(endpointDoc(i, { local }));

@@ -12,12 +12,13 @@ import { nftApply } from '../src/agent/policy/nft.js';
 import { buildTable, renderDiff, renderFull, ruleCount } from '../src/agent/policy/render.js';
 import { Lab } from '../src/lab/netns.js';
 import { NamespaceSchema, NetworkPolicySchema, WorkloadEndpointSchema, type NetworkPolicy, type WorkloadEndpoint } from '../src/resources/index.js';
-import { arg, endpointDoc, N_NS, policyDoc } from './world.js';
+import { endpointDoc, N_NS, policyDoc } from './world.js';
+import { arg } from './args.js';
 
-const N_LOCAL = arg('endpoints', 1000);
-const N_POL = arg('policies', 2000);
-const N_REMOTE = arg('remote', 4000);
-const N_NEW = arg('new', 10);
+const N_LOCAL = arg('--endpoints', 1000);
+const N_POL = arg('--policies', 2000);
+const N_REMOTE = arg('--remote', 4000);
+const N_NEW = arg('--new', 10);
 
 const endpoint = (i: number, local: boolean): WorkloadEndpoint => WorkloadEndpointSchema.parse(endpointDoc(i, { local, dualStack: true }));
 const policy = (j: number, variant = 0): NetworkPolicy => NetworkPolicySchema.parse(policyDoc(j, variant));

@@ -17,11 +17,8 @@ import { closeNftRunners, nftRunner } from '../src/agent/nft/runner.js';
 import { runNft } from '../src/agent/policy/nft.js';
 import { Lab } from '../src/lab/netns.js';
 import { service, slice, type Ep } from '../test/agent/proxy/fixtures.js';
+import { arg } from './args.js';
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const S = arg('--services', 10_000);
 const E = arg('--endpoints', 10);
 const M = arg('--changes', 100);

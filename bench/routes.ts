@@ -11,11 +11,8 @@ import { RouteManager } from '../src/agent/routes/manager.js';
 import type { ProgrammerMode } from '../src/agent/routes/ip.js';
 import type { RouteSpec } from '../src/agent/routes/model.js';
 import { TestNetns, ip, nodeNamespace } from '../test/agent/routes/netns.js';
+import { arg } from './args.js';
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const N = arg('--routes', 10_000);
 const M = arg('--changes', 200);
 

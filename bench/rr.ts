@@ -28,20 +28,12 @@ import { stringify as toYaml } from 'yaml';
 import { daemonArgs } from '../src/lab/cluster.js';
 import { Lab, type Host } from '../src/lab/netns.js';
 import type { ManagedProcess } from '../src/lab/process.js';
+import { arg, median, strArg } from './args.js';
 
-const argv = process.argv.slice(2);
-const arg = (name: string, dflt: number): number => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const argStr = (name: string): string | undefined => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const CLIENTS = arg('--clients', 200);
 const SERVICES = arg('--services', 10);
-const cpuProf = argStr('--cpu-prof');
-const heapDir = argStr('--heap-snapshot');
+const cpuProf = strArg('--cpu-prof');
+const heapDir = strArg('--heap-snapshot');
 const RUNS = arg('--runs', 3);
 const TOTAL = CLIENTS * (1 + SERVICES);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 180_000);
@@ -141,10 +133,6 @@ function memKb(pid: number): { hwm: number; anon: number } {
   }
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 interface Reflector {
   name: string;

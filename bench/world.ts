@@ -8,11 +8,6 @@ export const N_NS = 50;
 export const APPS = 10;
 export const BENCH_NODE = 'bench';
 
-/** A numeric command-line option (`--name N`), or its default. */
-export const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
 
 export const ip4 = (i: number): string => `10.${40 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
 export const ip6 = (i: number): string => `fd00:40::${i.toString(16)}`;
