@@ -155,32 +155,16 @@ describe('BgpSession: active session against a scripted peer', () => {
     await r.listener.accept(2);
   });
 
-  it('with graceful restart but no N bit, hold expiry withdraws the routes (RFC 8538 §4) and TCP loss keeps them stale', async () => {
-    const gr = { kind: 'graceful-restart' as const, restartFlags: 0, restartTime: 33, families: [{ afi: 1, safi: 1, flags: 0x80 }] };
+  it.each([
+    { name: 'but no N bit, hold expiry withdraws the routes (RFC 8538 §4) and TCP loss keeps them stale', flags: 0, afterHold: { keepStale: false, staleTimeMs: 0 } },
+    { name: "and the N bit, hold expiry and TCP loss keep the routes stale for the peer's restart time", flags: GR_NOTIFICATION, afterHold: { keepStale: true, staleTimeMs: 33_000 } },
+  ])('with graceful restart $name', async ({ flags, afterHold }) => {
+    const gr = { kind: 'graceful-restart' as const, restartFlags: flags, restartTime: 33, families: [{ afi: 1, safi: 1, flags: 0x80 }] };
     const r = await rig({ holdTime: 9, gracefulRestart: { restartTime: 60 } });
     let raw = await establish(r, peerOpen({ holdTime: 9, capabilities: [...STD_CAPS, gr] }));
     r.clock.advance(9000);
     await raw.notification();
-    expect(r.rib.of('peerDown').at(-1)).toMatchObject({ keepStale: false, staleTimeMs: 0 });
-    r.clock.advance(1000);
-    raw = await r.listener.accept(2);
-    await raw.open();
-    raw.send(peerOpen({ holdTime: 9, capabilities: [...STD_CAPS, gr] }));
-    raw.send(KEEPALIVE);
-    await waitState(r.session, 'Established');
-    raw.close();
-    await waitState(r.session, 'Idle');
-    expect(r.log.at(-1)).toBe('Established -> Idle (tcp-closed)');
-    expect(r.rib.of('peerDown').at(-1)).toMatchObject({ keepStale: true, staleTimeMs: 33_000 });
-  });
-
-  it('with graceful restart and the N bit, hold expiry and TCP loss keep the routes stale for the peer\'s restart time', async () => {
-    const gr = { kind: 'graceful-restart' as const, restartFlags: GR_NOTIFICATION, restartTime: 33, families: [{ afi: 1, safi: 1, flags: 0x80 }] };
-    const r = await rig({ holdTime: 9, gracefulRestart: { restartTime: 60 } });
-    let raw = await establish(r, peerOpen({ holdTime: 9, capabilities: [...STD_CAPS, gr] }));
-    r.clock.advance(9000);
-    await raw.notification();
-    expect(r.rib.of('peerDown').at(-1)).toMatchObject({ keepStale: true, staleTimeMs: 33_000 });
+    expect(r.rib.of('peerDown').at(-1)).toMatchObject(afterHold);
     r.clock.advance(1000);
     raw = await r.listener.accept(2);
     await raw.open();
