@@ -5,7 +5,6 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/index.js';
 import type { PeerConfig } from '../../../src/bgp/session/config.js';
-import { BgpSession } from '../../../src/bgp/session/fsm.js';
 import { SessionManager } from '../../../src/bgp/session/manager.js';
 import {
   AS_TRANS,
@@ -28,64 +27,16 @@ import {
   UpdateBuilder,
   type UpdateMessage,
 } from '../../../src/bgp/wire/index.js';
-import { freePort, peerOpen, RawListener, RawPeer, recordTransitions, sleep, STD_CAPS, waitFor, waitState } from './helpers.js';
+import { establish, freePort, LOCAL, PEER, peerOpen, RawListener, RawPeer, recordTransitions, sessionRig, sleep, STD_CAPS, waitFor, waitState, type Rig } from './helpers.js';
 import { RecordingRib } from './recording-rib.js';
-
-const LOCAL = '127.0.0.1';
-const PEER = '127.0.0.3';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f();
 });
 
-interface Rig {
-  clock: ManualClock;
-  rib: RecordingRib;
-  listener: RawListener;
-  session: BgpSession;
-  log: string[];
-}
-
-async function rig(cfg: Partial<PeerConfig> = {}, opts: { pumpPaceMs?: number } = {}): Promise<Rig> {
-  const clock = new ManualClock();
-  const rib = new RecordingRib();
-  const listener = await RawListener.listen(PEER);
-  cleanups.push(() => listener.close());
-  const session = new BgpSession({
-    id: 7,
-    config: {
-      address: PEER,
-      remotePort: listener.port,
-      localAddress: LOCAL,
-      peerAs: 65002,
-      localAs: 65001,
-      routerId: '10.0.0.1',
-      connectRetryTime: 5,
-      idleHoldTime: 1,
-      ...cfg,
-    },
-    rib,
-    clock,
-    random: () => 0.9999,
-    ...opts,
-  });
-  cleanups.push(() => session.stop());
-  const log = recordTransitions(session);
-  return { clock, rib, listener, session, log };
-}
-
-/** Drives a session to Established against a raw peer sending `open`. */
-async function establish(r: Rig, open: OpenMessage = peerOpen()): Promise<RawPeer> {
-  r.session.start();
-  const raw = await r.listener.accept();
-  await raw.open();
-  raw.send(open);
-  await raw.next(MsgType.KEEPALIVE);
-  raw.send(KEEPALIVE);
-  await waitState(r.session, 'Established');
-  return raw;
-}
+const rig = (cfg: Partial<PeerConfig> = {}, opts: { pumpPaceMs?: number } = {}): Promise<Rig<RecordingRib>> =>
+  sessionRig(() => new RecordingRib(), cleanups, cfg, opts);
 
 describe('BgpSession: active session against a scripted peer', () => {
   it('goes Idle -> Connect -> OpenSent -> OpenConfirm -> Established, negotiating hold time and capabilities', async () => {

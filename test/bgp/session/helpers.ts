@@ -1,11 +1,15 @@
 // Test plumbing for session tests: a scripted BGP speaker over raw loopback sockets, state
 // waiting, free ports. Real sockets, no mocks: only time is faked (ManualClock).
 import net from 'node:net';
-import { type BgpSession, type SessionStateName, type Transition } from '../../../src/bgp/session/fsm.js';
+import type { RibPort } from '../../../src/bgp/peer.js';
+import type { PeerConfig } from '../../../src/bgp/session/config.js';
+import { BgpSession, type SessionOptions, type SessionStateName, type Transition } from '../../../src/bgp/session/fsm.js';
+import { ManualClock } from '../../../src/clock/index.js';
 import {
   type BgpMessage,
   type Capability,
   decode,
+  KEEPALIVE,
   DEFAULT_CONTEXT,
   makeOpen,
   MessageReader,
@@ -191,4 +195,57 @@ export function peerOpen(o: { as?: number; holdTime?: number; bgpId?: string; ca
   const as = o.as ?? 65002;
   const caps = (o.capabilities ?? STD_CAPS).map((c) => (c.kind === 'as4' ? { kind: 'as4' as const, as } : c));
   return makeOpen({ as, holdTime: o.holdTime ?? 90, bgpId: o.bgpId ?? '10.0.0.2', capabilities: caps });
+}
+
+export const LOCAL = '127.0.0.1';
+export const PEER = '127.0.0.3';
+
+export interface Rig<R extends RibPort> {
+  clock: ManualClock;
+  rib: R;
+  listener: RawListener;
+  session: BgpSession;
+  /** The session's transitions, as recordTransitions writes them. */
+  log: string[];
+}
+
+/**
+ * A session (id 7, AS 65001, 127.0.0.1) towards a scripted peer listening on 127.0.0.3, on a
+ * ManualClock, with the RIB `makeRib` builds on that clock. `cleanups` gets what to undo.
+ */
+export async function sessionRig<R extends RibPort>(
+  makeRib: (clock: ManualClock) => R,
+  cleanups: (() => unknown)[],
+  cfg: Partial<PeerConfig> = {},
+  opts: Pick<SessionOptions, 'pumpPaceMs'> = {},
+): Promise<Rig<R>> {
+  const clock = new ManualClock();
+  const rib = makeRib(clock);
+  const listener = await RawListener.listen(PEER);
+  cleanups.push(() => listener.close());
+  const session = new BgpSession({
+    id: 7,
+    config: { address: PEER, remotePort: listener.port, localAddress: LOCAL, peerAs: 65002, localAs: 65001, routerId: '10.0.0.1', connectRetryTime: 5, idleHoldTime: 1, ...cfg },
+    rib,
+    clock,
+    random: () => 0.9999,
+    ...opts,
+  });
+  cleanups.push(() => session.stop());
+  const log = recordTransitions(session);
+  return { clock, rib, listener, session, log };
+}
+
+/** Drives a rig's session to Established against a raw peer sending `open` (connection `n`). */
+export async function establish(r: Rig<RibPort>, open: OpenMessage = peerOpen(), o: { n?: number; ctx?: WireContext } = {}): Promise<RawPeer> {
+  const n = o.n ?? 1;
+  if (n === 1) r.session.start();
+  const raw = await r.listener.accept(n);
+  if (o.ctx) raw.ctx = o.ctx;
+  await raw.open();
+  raw.send(open);
+  await raw.next(MsgType.KEEPALIVE);
+  raw.send(KEEPALIVE);
+  await waitState(r.session, 'Established');
+  return raw;
 }

@@ -3,12 +3,10 @@
 // Forwarding State (our OPEN's F bits, and the helper flushing a family the restarted peer's
 // new OPEN no longer preserves).
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/clock/index.js';
 import { PolicyTable } from '../../../src/bgp/policy/index.js';
 import { Rib } from '../../../src/bgp/rib/index.js';
 import type { PeerConfig } from '../../../src/bgp/session/config.js';
 import { resolvePeerConfig } from '../../../src/bgp/session/config.js';
-import { BgpSession } from '../../../src/bgp/session/fsm.js';
 import { buildLocalOpen } from '../../../src/bgp/session/open.js';
 import {
   type Capability,
@@ -26,10 +24,8 @@ import {
   UpdateBuilder,
   type UpdateMessage,
 } from '../../../src/bgp/wire/index.js';
-import { peerOpen, RawListener, type RawPeer, STD_CAPS, waitFor, waitState } from './helpers.js';
+import { establish as establishWith, PEER, peerOpen, sessionRig, STD_CAPS, waitFor, waitState, type RawPeer, type Rig } from './helpers.js';
 
-const LOCAL = '127.0.0.1';
-const PEER = '127.0.0.3';
 const CTX = makeContext({ as4: true });
 
 const cleanups: (() => unknown)[] = [];
@@ -37,40 +33,14 @@ afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f();
 });
 
-interface Rig {
-  clock: ManualClock;
-  rib: Rib;
-  listener: RawListener;
-  session: BgpSession;
-}
+const rig = (cfg: Partial<PeerConfig> = {}): Promise<Rig<Rib>> =>
+  sessionRig(
+    (clock) => new Rib({ localAs: 65001, routerId: parseDotted('10.0.0.1'), role: 'speaker', multipath: { enabled: false, maxPaths: 1 }, policies: new PolicyTable(), clock }),
+    cleanups,
+    cfg,
+  );
 
-async function rig(cfg: Partial<PeerConfig> = {}): Promise<Rig> {
-  const clock = new ManualClock();
-  const rib = new Rib({ localAs: 65001, routerId: parseDotted('10.0.0.1'), role: 'speaker', multipath: { enabled: false, maxPaths: 1 }, policies: new PolicyTable(), clock });
-  const listener = await RawListener.listen(PEER);
-  cleanups.push(() => listener.close());
-  const session = new BgpSession({
-    id: 7,
-    config: { address: PEER, remotePort: listener.port, localAddress: LOCAL, peerAs: 65002, localAs: 65001, routerId: '10.0.0.1', connectRetryTime: 5, idleHoldTime: 1, ...cfg },
-    rib,
-    clock,
-    random: () => 0.9999,
-  });
-  cleanups.push(() => session.stop());
-  return { clock, rib, listener, session };
-}
-
-async function establish(r: Rig, open: OpenMessage, n = 1): Promise<RawPeer> {
-  if (n === 1) r.session.start();
-  const raw = await r.listener.accept(n);
-  raw.ctx = CTX;
-  await raw.open();
-  raw.send(open);
-  await raw.next(MsgType.KEEPALIVE);
-  raw.send(KEEPALIVE);
-  await waitState(r.session, 'Established');
-  return raw;
-}
+const establish = (r: Rig<Rib>, open: OpenMessage, n = 1): Promise<RawPeer> => establishWith(r, open, { n, ctx: CTX });
 
 const ERR: Capability = { kind: 'enhanced-route-refresh' };
 const v4attrs = [
