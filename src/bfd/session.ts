@@ -367,7 +367,15 @@ export class BfdSession extends EventEmitter<Events> {
     this.detectTimer?.cancel();
     this.detectTimer = undefined;
     const ms = this.detectTimeMs;
-    if (ms > 0) this.detectTimer = this.clock.setTimer(ms, () => this.onDetectionTimeout());
+    if (ms > 0) this.detectTimer = this.clock.setTimer(ms, () => this.onDetectionTimer());
+  }
+
+  // A stalled process (GC, a busy event loop) sees its timers fire before the packets that
+  // arrived meanwhile are read. The expiry waits for those packets: one that arrives re-arms
+  // detection and cancels it, so only a peer that really fell silent is declared Down.
+  private onDetectionTimer(): void {
+    if (this.clock.afterIo) this.detectTimer = this.clock.afterIo(() => this.onDetectionTimeout());
+    else this.onDetectionTimeout();
   }
 
   // RFC 5880 §6.8.4: nothing valid heard for a Detection Time.

@@ -45,7 +45,7 @@ export function formatNodeStatus(agent: NodeStatus__Output | undefined, agentErr
     out.push('');
     out.push(`Local endpoints:   ${agent.localEndpoints}`);
     out.push(`Routes owned:      ${agent.routesOwned} (remote ${agent.remoteRoutes}, stale ${agent.staleRemoteRoutes}, failed ${agent.routeFailures})`);
-    out.push(`Policies:          ${agent.policies} (${agent.nftRules} nftables rules)`);
+    out.push(`Policies:          ${agent.policies} (${agent.nftRules} nftables rules, ${agent.policyDriftRepairs} drift repairs)`);
     if (agent.proxy) out.push(`Service proxy:     ${agent.proxy.services} services, ${agent.proxy.servicePorts} ports, ${agent.proxy.endpoints} endpoints (table inet ${agent.proxy.table}${agent.proxy.ready ? '' : ', first apply pending'}, ${agent.proxy.driftRepairs} drift repairs)`);
     out.push(`BGP:               ${agent.peersDesired} sessions desired, ${agent.pathsOriginated} prefixes originated, bgpd ${agent.bgpdConnected ? 'connected' : 'NOT connected'}`);
     if (agent.problems.length) out.push('', 'Problems:', ...agent.problems.map((p) => `  ${p}`));

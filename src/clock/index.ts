@@ -12,6 +12,12 @@ export interface Clock {
   /** Milliseconds, monotonic, arbitrary origin. */
   now(): number;
   setTimer(delayMs: number, fn: () => void): Timer;
+  /**
+   * Runs `fn` once the I/O already waiting (packets read by the event loop) has been handled.
+   * A timer that fires after the process itself stalled can look here before it concludes that
+   * nothing arrived. Clocks without it (ManualClock) have no I/O to wait for.
+   */
+  afterIo?(fn: () => void): Timer;
 }
 
 export const systemClock: Clock = {
@@ -19,6 +25,11 @@ export const systemClock: Clock = {
   setTimer(delayMs, fn) {
     const t = setTimeout(fn, Math.max(0, delayMs));
     return { cancel: () => clearTimeout(t) };
+  },
+  // Timers run before the poll phase of the same loop turn, setImmediate after it.
+  afterIo(fn) {
+    const t = setImmediate(fn);
+    return { cancel: () => clearImmediate(t) };
   },
 };
 

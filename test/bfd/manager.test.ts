@@ -54,6 +54,25 @@ async function upPair(addrA: string, addrB: string) {
 }
 
 describe('BfdManager on loopback', () => {
+  it('a process that stalls past the detection time reads the waiting packets before it declares the peer Down', async () => {
+    const { a, b } = await upPair('127.0.0.1', '127.0.0.2');
+    await until(() => a.list()[0]?.remoteState === 'Up' && b.list()[0]?.remoteState === 'Up', 2000);
+    await new Promise((r) => setTimeout(r, 500)); // Poll Sequence settles on 100 ms × 3
+    const downs: BfdTransition[] = [];
+    a.on('down', (t) => downs.push(t));
+    b.on('down', (t) => downs.push(t));
+    // Both ends live in this process: for 1 s (> the 300 ms detection time) nothing runs, as in a
+    // long GC pause. When it ends, the transmit timers fire first and their packets are already
+    // in the sockets when the detection timers fire.
+    const end = performance.now() + 1000;
+    while (performance.now() < end) {
+      // busy
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(downs).toEqual([]);
+    expect([a.list()[0]!.state, b.list()[0]!.state]).toEqual(['Up', 'Up']);
+  });
+
   it('two managers come Up; silencing one takes the other Down by detection timeout', async () => {
     const { a, b } = await upPair('127.0.0.1', '127.0.0.2');
     // A may have gone Up on B's Init; it learns B is Up from B's next packet.

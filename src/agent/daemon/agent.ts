@@ -66,6 +66,8 @@ export interface AgentStatus {
   staleRemoteRoutes: number;
   policies: number;
   nftRules: number;
+  /** Times the policy table was found changed by someone else and replaced. */
+  policyDriftRepairs: number;
   bgpdConnected: boolean;
   peersDesired: number;
   pathsOriginated: number;
@@ -108,6 +110,7 @@ export class Agent {
   private ips: NodeIps = { all: [] };
   private convergeTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  private policyDriftRepairs = 0;
   private lastSync = '';
   private stopped = false;
   private readonly cniPendingTimers = new Map<string, NodeJS.Timeout>();
@@ -407,6 +410,8 @@ export class Agent {
       const drift = await this.policy.check(this.policyState);
       if (drift.length === 0) return;
       this.opts.log.warn({ drift: drift.slice(0, 5), count: drift.length }, 'nftables table drifted; replacing it');
+      this.policyDriftRepairs++;
+      this.metrics?.driftRepairs.inc({ dataplane: 'policy' });
       await this.repairPolicy();
     } catch (e) {
       this.opts.log.error({ err: (e as Error).message }, 'policy drift check failed');
@@ -543,6 +548,7 @@ export class Agent {
       staleRemoteRoutes: this.remote.staleCount,
       policies: this.state.policies.size,
       nftRules: this.nftRuleCount(),
+      policyDriftRepairs: this.policyDriftRepairs,
       bgpdConnected: this.bgpd?.connected ?? false,
       peersDesired: this.bgp.peers.size,
       pathsOriginated: this.bgp.paths.size,

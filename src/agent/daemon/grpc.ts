@@ -12,6 +12,7 @@ export function nodeStatusMessage(agent: Agent, bgpdSocket: string): NodeStatus 
     routesOwned: s.routesOwned,
     policies: s.policies,
     nftRules: s.nftRules,
+    policyDriftRepairs: s.policyDriftRepairs,
     lastSync: s.lastSync,
     ready: s.ready,
     bgpdConnected: s.bgpdConnected,

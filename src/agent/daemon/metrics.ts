@@ -7,6 +7,7 @@ export interface AgentMetrics {
   programming: Histogram<'dataplane'>;
   resyncs: Counter<'dataplane'>;
   failures: Counter<'dataplane'>;
+  driftRepairs: Counter<'dataplane'>;
   routesOwned: Gauge;
   remoteRoutes: Gauge;
   localEndpoints: Gauge;
@@ -22,6 +23,7 @@ export function agentMetrics(registry: Registry): AgentMetrics {
     programming: new Histogram({ name: 'tern_agent_programming_seconds', help: 'Time to program one batch of changes into the kernel, by dataplane (routes, policy)', labelNames: ['dataplane'], buckets: LATENCY_BUCKETS, registers: r }),
     resyncs: new Counter({ name: 'tern_agent_resyncs_total', help: 'Full reads of kernel state compared with the desired state', labelNames: ['dataplane'], registers: r }),
     failures: new Counter({ name: 'tern_agent_programming_failures_total', help: 'Batches (or single routes) the kernel refused', labelNames: ['dataplane'], registers: r }),
+    driftRepairs: new Counter({ name: 'tern_agent_drift_repairs_total', help: 'Kernel state found changed by someone else and replaced, by dataplane', labelNames: ['dataplane'], registers: r }),
     routesOwned: new Gauge({ name: 'tern_agent_routes_owned', help: 'Routes with protocol 44 the agent wants in the kernel', registers: r }),
     remoteRoutes: new Gauge({ name: 'tern_agent_remote_routes', help: 'Routes learned from bgpd best paths (stale ones included)', registers: r }),
     localEndpoints: new Gauge({ name: 'tern_agent_local_endpoints', help: 'WorkloadEndpoints on this node', registers: r }),

@@ -23,6 +23,7 @@ export interface NodeStatus {
   'blockStatus'?: (_tern_agent_v1_BlockStatus)[];
   'bgpdSocket'?: (string);
   'proxy'?: (_tern_agent_v1_ProxyStatus | null);
+  'policyDriftRepairs'?: (number);
 }
 
 export interface NodeStatus__Output {
@@ -45,4 +46,5 @@ export interface NodeStatus__Output {
   'blockStatus': (_tern_agent_v1_BlockStatus__Output)[];
   'bgpdSocket': (string);
   'proxy': (_tern_agent_v1_ProxyStatus__Output | null);
+  'policyDriftRepairs': (number);
 }
