@@ -536,7 +536,14 @@ export class BfdSession extends EventEmitter<Events> {
     const interval = this.txIntervalUs();
     if (this.txTimer && interval === this.txArmedIntervalUs) return;
     const now = this.clock.now();
-    const next = this.lastTxAt === undefined ? now : this.lastTxAt + jitteredInterval(interval / 1000, this.cfg.detectMult, this.random);
+    let next = this.lastTxAt === undefined ? now : this.lastTxAt + jitteredInterval(interval / 1000, this.cfg.detectMult, this.random);
+    // A longer interval does not push back a packet already due (one expedited for a state
+    // change, such as the AdminDown that brings the slow idle rate); it still keeps the peer's
+    // Required Min RX after the previous one.
+    if (this.txTimer) {
+      const floor = this.lastTxAt === undefined ? now : this.lastTxAt + this.remoteMinRxUs / 1000;
+      next = Math.min(next, Math.max(this.txDueAt, floor));
+    }
     this.scheduleTx(Math.max(0, next - now));
   }
 

@@ -299,6 +299,27 @@ describe('BFD administrative control (RFC 5880 §6.8.16)', () => {
     until(() => a.s.isUp && b.s.isUp, 3000);
   });
 
+  it('AdminDown goes out within the peer\'s Required Min RX, whenever in the interval it starts and whatever arrives meanwhile', () => {
+    // The slower idle rate that AdminDown brings must not push back the packet that announces it:
+    // a packet from the peer arriving before it is sent re-arms the timer for the new interval.
+    for (let offset = 0; offset < 100; offset += 3) {
+      const { clock, a, b, until } = lab(FAST, FAST);
+      a.s.start();
+      b.s.start();
+      until(() => a.s.isUp && b.s.isUp, 3000);
+      clock.advance(1000); // the Poll Sequence settles on 100 ms
+      const last = b.sent.length;
+      until(() => b.sent.length > last, 200);
+      clock.advance(offset);
+      const t0 = clock.now();
+      b.s.adminDown();
+      const ms = until(() => b.sent.some((x) => x.at >= t0 && x.pkt.state === BfdState.AdminDown), 1000);
+      expect(ms, `AdminDown started ${offset} ms after a packet`).toBeLessThanOrEqual(100);
+      until(() => !a.s.isUp, 10);
+      expect(a.transitions.at(-1)).toMatchObject({ reason: 'received-admin-down' });
+    }
+  });
+
   it('discards packets with the A bit set or for another discriminator', () => {
     const clock = new ManualClock();
     const s = new BfdSession(FAST, { localDiscriminator: 5, clock, send: () => {} });
