@@ -20,7 +20,8 @@
 // --runs N (each receiver N times in turn, against the same loaded sender; the table shows the
 // median of each column and the note every run's time to 99.9 %),
 // --cpu-prof DIR (run tern-bgpd under node --cpu-prof, profiles written to DIR), --node-arg ARG
-// (repeatable: a node option for tern-bgpd, e.g. --trace-gc), --log-dir DIR (tern-bgpd's output
+// (repeatable: a node option for tern-bgpd, e.g. --trace-gc, added to the flags on the first line
+// of daemons/tern-bgpd.ts), --log-dir DIR (tern-bgpd's output
 // kept there as tern-<role>-<n>.log, and the BIRD sender's as sender.log, instead of in the lab
 // directory), --tern-log-level L (default warn); BENCH_TRACE=1 prints every sample.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import * as grpc from '@grpc/grpc-js';
 import { stringify as toYaml } from 'yaml';
 import { unary } from '../src/grpc/index.js';
 import { BirdCtl } from '../src/lab/bird-ctl.js';
+import { daemonArgs } from '../src/lab/cluster.js';
 import { Lab, type Host } from '../src/lab/netns.js';
 import type { ManagedProcess } from '../src/lab/process.js';
 import type { BgpClient } from '../src/proto/gen/tern/bgp/v1/Bgp.js';
@@ -321,7 +323,7 @@ protocol bgp bgp6 {
     } }));
     const sock = join(dir, 'tern-recv.sock');
     const { nodeArgs, opts } = ternSpawn('recv');
-    const p = this.lab.spawn(this.recv, process.execPath, [...nodeArgs, join(process.cwd(), 'dist/daemons/tern-bgpd.js'), '--config', cfg, '--grpc-socket', sock, '--ops-listen', `${this.recv.fabricIp}:9180`, '--log-level', ternLogLevel], opts);
+    const p = this.lab.spawn(this.recv, process.execPath, [...nodeArgs, ...daemonArgs('tern-bgpd'), '--config', cfg, '--grpc-socket', sock, '--ops-listen', `${this.recv.fabricIp}:9180`, '--log-level', ternLogLevel], opts);
     const Ctor = bgpProto().tern.bgp.v1.Bgp;
     const c = new Ctor(`unix:${sock}`, grpc.credentials.createInsecure()) as unknown as BgpClient;
     const stats = (): Promise<Stats__Output> => unary<object, Stats__Output>(c.getStats.bind(c) as never, {}, 5000);
@@ -425,7 +427,7 @@ protocol bgp fromtern { local ${this.send.fabricIp} as 65001; neighbor ${this.re
     const tsock = join(dir, 'tern-send.sock');
     const { nodeArgs, opts } = ternSpawn('send');
     const started = Date.now();
-    const tern = this.lab.spawn(this.recv, process.execPath, [...nodeArgs, join(process.cwd(), 'dist/daemons/tern-bgpd.js'), '--config', cfg, '--grpc-socket', tsock, '--ops-listen', `${this.recv.fabricIp}:9180`, '--log-level', ternLogLevel], opts);
+    const tern = this.lab.spawn(this.recv, process.execPath, [...nodeArgs, ...daemonArgs('tern-bgpd'), '--config', cfg, '--grpc-socket', tsock, '--ops-listen', `${this.recv.fabricIp}:9180`, '--log-level', ternLogLevel], opts);
     try {
       await waitFor('BIRD receiver up', () => this.bird(sock, 'show status').then((r) => r.includes('Daemon is up'), () => false), 30_000);
       const samples = await sampleUntil('BIRD has every prefix from tern-bgpd', v4, async () => [await this.imported(sock, 'fromtern'), 0] as const, POLL_MS, tern.pid);

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded
 // tern-bgpd: the node's BGP speaker (standalone from YAML, or driven by tern-agentd over gRPC).
 // Entry point only; the engine lives in src/bgp (speaker: src/bgp/speaker).
 import { runBgpDaemon } from '../src/bgp/speaker/daemon.js';
