@@ -20,6 +20,7 @@ import type { Transport } from '../session/transport.js';
 import { loadSockopt } from '../sockopt/addon.js';
 import { SockoptTransport } from '../sockopt/transport.js';
 import { countPrefixes, IPV4_UNICAST, IPV6_UNICAST, parseDotted, type UpdateScan } from '../wire/index.js';
+import { warmUpUpdatePath } from '../rib/warmup.js';
 import { SpeakerBfd } from './bfd.js';
 import {
   bfdOf,
@@ -34,6 +35,9 @@ import {
   type PeerSpec,
 } from './config.js';
 
+
+/** The UPDATE path is warmed up once per process (JIT state is per process), by the first speaker started. */
+let warmedUp = false;
 export type PeerSource = 'config' | 'api' | 'dynamic';
 
 /** What the speaker knows of one peer besides its session. */
@@ -207,6 +211,11 @@ export class Speaker extends EventEmitter {
 
   /** Loads our routes, opens the listener, starts the configured peers. */
   async start(): Promise<void> {
+    if (!warmedUp) {
+      warmedUp = true;
+      const w = warmUpUpdatePath();
+      this.log.debug({ prefixes: w.prefixes, ms: Math.round(w.ms) }, 'UPDATE path warmed up');
+    }
     // Our routes are in the RIB before any session can send its initial dump and End-of-RIB:
     // a peer that kept them across our restart (graceful restart) sweeps what that dump lacks.
     this.applyOriginate(this.cfg);
