@@ -11,8 +11,11 @@ import { IPV4_UNICAST, IPV6_UNICAST, UpdateBuilder, WithdrawBuilder, makeContext
 import { Rib } from './index.js';
 
 export interface WarmUpResult {
+  /** Prefixes ingested over all rounds. */
   prefixes: number;
   ms: number;
+  /** What the last scratch RIB held after the ingest, and IPv4 after the withdrawal. */
+  held: { v4: number; v6: number; v4AfterWithdraw: number };
 }
 
 const ctx = makeContext({ as4: true });
@@ -79,6 +82,7 @@ export function warmUpUpdatePath(o: { v4?: number; v6?: number; rounds?: number 
     localAddress: '192.0.2.1', ibgp: false, routeReflectorClient: false, receiveCtx: ctx, sendCtx: ctx,
     families: [IPV4_UNICAST, IPV6_UNICAST], gracefulRestart: null, importPolicies: [], exportPolicies: [], maxPrefixes: 0,
   };
+  const held = { v4: 0, v6: 0, v4AfterWithdraw: 0 };
   for (let r = 0; r < rounds; r++) {
     const rib = new Rib({ localAs: 64511, routerId: 0xc0000201, role: 'speaker', multipath: { enabled: false, maxPaths: 1 }, policies: new PolicyTable([]) });
     rib.peerUp(peer, () => {});
@@ -86,11 +90,15 @@ export function warmUpUpdatePath(o: { v4?: number; v6?: number; rounds?: number 
       const s = scanUpdate(m, 0, ctx);
       if (s.ok) rib.update(peer.id, s.value);
     }
+    const st = rib.stats();
+    held.v4 = st.ipv4Prefixes;
+    held.v6 = st.ipv6Prefixes;
     for (const m of wd) {
       const s = scanUpdate(m, 0, ctx);
       if (s.ok) rib.update(peer.id, s.value);
     }
+    held.v4AfterWithdraw = rib.stats().ipv4Prefixes;
     rib.peerDown(peer.id, { keepStale: false, staleTimeMs: 0 });
   }
-  return { prefixes: rounds * (v4 + v6), ms: performance.now() - t0 };
+  return { prefixes: rounds * (v4 + v6), ms: performance.now() - t0, held };
 }
