@@ -349,7 +349,8 @@ export class Rib implements RibPort {
     this.finishBatch();
   }
 
-  update(peerId: number, scan: UpdateScan): { maxPrefixExceeded: boolean } {
+  /** Applies one UPDATE; `announced` counts the unicast prefixes it carried in NLRI and MP_REACH_NLRI. */
+  update(peerId: number, scan: UpdateScan): { maxPrefixExceeded: boolean; announced: number } {
     const ps = this.peers[peerId];
     if (!ps?.up) throw new Error(`update from peer ${peerId}, which is not up`);
     const id = ps.desc.id;
@@ -358,13 +359,15 @@ export class Rib implements RibPort {
     const u = scan.mpUnreach;
     if (u !== null && u.safi === 1 && (u.afi === 1 || u.afi === 2))
       this.withdrawField(u.afi === 1 ? this.v4 : this.v6, id, buf, u.nlriStart, u.nlriEnd, u.addPath);
-    if (scan.nlriEnd > scan.nlriStart) this.announceField(ps, scan, 1, true, scan.nlriStart, scan.nlriEnd, scan.addPath);
+    let announced = 0;
+    if (scan.nlriEnd > scan.nlriStart) announced += this.announceField(ps, scan, 1, true, scan.nlriStart, scan.nlriEnd, scan.addPath);
     const r = scan.mpReach;
     if (r !== null && r.safi === 1 && (r.afi === 1 || r.afi === 2))
-      this.announceField(ps, scan, r.afi, false, r.nlriStart, r.nlriEnd, r.addPath);
+      announced += this.announceField(ps, scan, r.afi, false, r.nlriStart, r.nlriEnd, r.addPath);
     this.finishBatch();
     const max = ps.desc.maxPrefixes;
-    return { maxPrefixExceeded: max > 0 && ps.accepted > max };
+    // Treat-as-withdraw (RFC 7606): received, but nothing of it counts as announced.
+    return { maxPrefixExceeded: max > 0 && ps.accepted > max, announced: scan.treatAsWithdraw ? 0 : announced };
   }
 
   endOfRib(peerId: number, family: number): void {
@@ -896,27 +899,28 @@ export class Rib implements RibPort {
     return n;
   }
 
-  private announceField(ps: PeerState, scan: UpdateScan, afi: number, classic: boolean, s: number, e: number, addPath: boolean): void {
+  /** Announces (or, as RFC 7606 and loop detection say, withdraws) an NLRI field; returns its prefix count. */
+  private announceField(ps: PeerState, scan: UpdateScan, afi: number, classic: boolean, s: number, e: number, addPath: boolean): number {
     const buf = scan.buf;
     const ft = afi === 1 ? this.v4 : this.v6;
     const id = ps.desc.id;
     // RFC 7606 §2: treat-as-withdraw.
-    if (scan.treatAsWithdraw) {
-      this.withdrawField(ft, id, buf, s, e, addPath);
-      return;
-    }
+    if (scan.treatAsWithdraw) return this.withdrawField(ft, id, buf, s, e, addPath);
     const a = this.store.fromScan(scan, ps.desc.receiveCtx, ps.desc.ibgp, afi, classic);
     const family = ft.family;
     if (this.looped(ps, a)) {
-      ps.loopDropped += this.withdrawField(ft, id, buf, s, e, addPath);
+      const n = this.withdrawField(ft, id, buf, s, e, addPath);
+      ps.loopDropped += n;
       this.store.release(a);
-      return;
+      return n;
     }
     const chain = ps.importChain;
     if (chain !== null && chain.matchesPrefix) {
       // A prefix-matching policy is evaluated per prefix; a rejected new prefix frees its slot at
       // once, so each prefix is looked up only when its turn comes.
+      let n = 0;
       const one = (slot: number, pathId: number): void => {
+        n++;
         const r = this.runImport(chain, ps, a, family, slot);
         if (r === null) this.removeFrom(ft, slot, id, pathId);
         else {
@@ -928,7 +932,7 @@ export class Rib implements RibPort {
       if (afi === 1) forEachIpv4Prefix(buf, s, e, addPath, (x, l, pid) => one(ft.get4(x, l), pid));
       else forEachPrefixBytes(buf, s, e, addPath, (b, o, l, pid) => one(ft.get6(b, o, l), pid));
       this.store.release(a);
-      return;
+      return n;
     }
     let r: Attrs | null = a;
     if (chain !== null) {
@@ -940,16 +944,18 @@ export class Rib implements RibPort {
         if (r !== null) this.store.derive(a, r);
       }
     }
-    if (r === null) this.withdrawField(ft, id, buf, s, e, addPath);
+    let n: number;
+    if (r === null) n = this.withdrawField(ft, id, buf, s, e, addPath);
     else {
       // The whole field resolved to slots in one loop, then one direct call per prefix.
-      const n = ft.resolveField(buf, s, e, addPath, true);
+      n = ft.resolveField(buf, s, e, addPath, true);
       const slots = ft.fieldSlots;
       const ids = ft.fieldIds;
       for (let k = 0; k < n; k++) this.announce(ft, slots[k]!, id, ids[k]!, r, ps);
       if (r !== a) this.store.release(r);
     }
     this.store.release(a);
+    return n;
   }
 
   private announce(ft: FamilyTable, slot: number, peerId: number, pathId: number, a: Attrs, ps: PeerState | null): void {

@@ -19,7 +19,7 @@ import type { PeerConfig } from '../session/config.js';
 import type { Transport } from '../session/transport.js';
 import { loadSockopt } from '../sockopt/addon.js';
 import { SockoptTransport } from '../sockopt/transport.js';
-import { countPrefixes, IPV4_UNICAST, IPV6_UNICAST, parseDotted, type UpdateScan } from '../wire/index.js';
+import { IPV4_UNICAST, IPV6_UNICAST, parseDotted } from '../wire/index.js';
 import { warmUpUpdatePath } from '../rib/warmup.js';
 import { SpeakerBfd } from './bfd.js';
 import {
@@ -283,13 +283,13 @@ export class Speaker extends EventEmitter {
       },
       update: (id, scan) => {
         const e = this.byId.get(id);
+        if (e?.refused) return { maxPrefixExceeded: false };
+        const r = rib.update(id, scan);
         if (e !== undefined) {
-          if (e.refused) return { maxPrefixExceeded: false };
-          const n = countAnnounced(scan);
-          e.received += n;
-          this.totals.prefixesReceived += n;
+          e.received += r.announced;
+          this.totals.prefixesReceived += r.announced;
         }
-        return rib.update(id, scan);
+        return r;
       },
       endOfRib: (id, f) => rib.endOfRib(id, f),
       routeRefresh: (id, f, enhanced) => rib.routeRefresh(id, f, enhanced),
@@ -700,14 +700,6 @@ export class Speaker extends EventEmitter {
   }
 }
 
-/** NLRI announced by one UPDATE (classic and MP_REACH), without visiting them one by one twice. */
-function countAnnounced(scan: UpdateScan): number {
-  if (scan.treatAsWithdraw) return 0;
-  let n = scan.nlriEnd > scan.nlriStart ? countPrefixes(scan.buf, scan.nlriStart, scan.nlriEnd, 1, scan.addPath) : 0;
-  const r = scan.mpReach;
-  if (r !== null && r.safi === 1 && (r.afi === 1 || r.afi === 2)) n += countPrefixes(scan.buf, r.nlriStart, r.nlriEnd, r.afi, r.addPath);
-  return n;
-}
 
 /** Names of policies added, removed or changed between two configurations. */
 function diffPolicies(a: readonly PolicyConfig[], b: readonly PolicyConfig[]): Set<string> {

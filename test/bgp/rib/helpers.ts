@@ -115,10 +115,15 @@ export function withdraw(prefixes: string[], ctx: WireContext = CTX4, pathIds?: 
   return b.take().map((m) => scan(m, ctx));
 }
 
-export function feed(r: Rib, peerId: number, scans: UpdateScan[]): { maxPrefixExceeded: boolean } {
+export function feed(r: Rib, peerId: number, scans: UpdateScan[]): { maxPrefixExceeded: boolean; announced: number } {
   let exceeded = false;
-  for (const s of scans) exceeded = r.update(peerId, s).maxPrefixExceeded || exceeded;
-  return { maxPrefixExceeded: exceeded };
+  let announced = 0;
+  for (const s of scans) {
+    const u = r.update(peerId, s);
+    exceeded = u.maxPrefixExceeded || exceeded;
+    announced += u.announced;
+  }
+  return { maxPrefixExceeded: exceeded, announced };
 }
 
 export interface Decoded {

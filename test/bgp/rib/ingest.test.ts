@@ -27,6 +27,17 @@ describe('Adj-RIB-In and Loc-RIB', () => {
     expect(r.stats().peers[0]!.accepted).toBe(1);
   });
 
+  it('update() counts the prefixes announced: both families, loops included, treat-as-withdraw and withdrawals not', () => {
+    const r = rib();
+    r.peerUp(ebgp(1), () => {});
+    expect(feed(r, 1, announce(['10.0.0.0/24', '10.0.1.0/24'], attrs({ asPath: [65101] }))).announced).toBe(2);
+    expect(feed(r, 1, announce(['2001:db8:1::/48', '2001:db8:2::/48', '2001:db8:3::/48'], attrs({ asPath: [65101], nextHop: '2001:db8::1' }))).announced).toBe(3);
+    expect(feed(r, 1, announce(['10.0.2.0/24'], attrs({ asPath: [65101, LOCAL_AS] }))).announced).toBe(1);
+    const bad = announce(['10.0.3.0/24'], [{ type: 'ORIGIN', origin: 7 }, ...attrs({ asPath: [65101] }).slice(1)]);
+    expect(feed(r, 1, bad).announced).toBe(0);
+    expect(feed(r, 1, withdraw(['10.0.0.0/24'])).announced).toBe(0);
+  });
+
   it('interns identical attribute sets once and frees them with the last path', () => {
     const r = rib();
     r.peerUp(ebgp(1), () => {});
