@@ -36,7 +36,7 @@ import {
 } from './config.js';
 
 
-/** The UPDATE path is warmed up once per process (JIT state is per process), by the first speaker started. */
+/** The UPDATE path is warmed up once per process (JIT state is per process), by the first speaker (not reflector) started. */
 let warmedUp = false;
 export type PeerSource = 'config' | 'api' | 'dynamic';
 
@@ -211,7 +211,8 @@ export class Speaker extends EventEmitter {
 
   /** Loads our routes, opens the listener, starts the configured peers. */
   async start(): Promise<void> {
-    if (!warmedUp) {
+    // A reflector (tern-rrd) is sized for memory and takes many small tables, not one full one.
+    if (!warmedUp && this.cfg.role === 'speaker') {
       warmedUp = true;
       const w = warmUpUpdatePath();
       this.log.debug({ prefixes: w.prefixes, ms: Math.round(w.ms) }, 'UPDATE path warmed up');
