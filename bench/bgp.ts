@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { stringify as toYaml } from 'yaml';
 import { unary } from '../src/grpc/index.js';
-import { BirdCtl } from '../src/lab/bird-ctl.js';
+import { LazyBirdCtl } from '../src/lab/bird-ctl.js';
 import { daemonArgs } from '../src/lab/cluster.js';
 import { Lab, type Host } from '../src/lab/netns.js';
 import type { ManagedProcess } from '../src/lab/process.js';
@@ -175,22 +175,16 @@ class Bench {
     [this.send, this.recv] = (await this.lab.addHosts([{ name: 'send', ipv6: true }, { name: 'recv', ipv6: true }])) as [Host, Host];
   }
 
-  private ctls = new Map<string, BirdCtl>();
+  private ctls = new Map<string, LazyBirdCtl>();
 
   /** A query on a BIRD's control socket, the connection kept open for the next one. */
-  async bird(sock: string, command: string): Promise<string> {
+  bird(sock: string, command: string): Promise<string> {
     let c = this.ctls.get(sock);
     if (!c) {
-      c = await BirdCtl.connect(sock);
+      c = new LazyBirdCtl(sock);
       this.ctls.set(sock, c);
     }
-    try {
-      return await c.query(command);
-    } catch (e) {
-      c.close();
-      this.ctls.delete(sock);
-      throw e;
-    }
+    return c.query(command);
   }
 
   /** Routes a BIRD BGP protocol has imported ("Routes: N imported" of `show protocols all`). */

@@ -22,9 +22,9 @@
 // --cpu-prof DIR (tern-rrd under node --cpu-prof), --heap-snapshot DIR (a heap snapshot of tern-rrd
 // in DIR once it has converged), BENCH_TRACE=1 prints every poll.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
+import { LazyBirdCtl } from '../src/lab/bird-ctl.js';
 import { daemonArgs } from '../src/lab/cluster.js';
 import { Lab, type Host } from '../src/lab/netns.js';
 import type { ManagedProcess } from '../src/lab/process.js';
@@ -49,72 +49,10 @@ function clientRoutes(i: number): string[] {
   return out;
 }
 
-/** A persistent BIRD CLI connection: one command at a time, reply up to the final `NNNN ` line. */
-class BirdCtl {
-  private sock: Socket | null = null;
-  private buf = '';
-  private waiter: ((lines: string) => void) | null = null;
-  constructor(readonly path: string) {}
-
-  private async open(): Promise<void> {
-    const s = connect(this.path);
-    await new Promise<void>((resolve, reject) => {
-      s.once('connect', resolve);
-      s.once('error', reject);
-    });
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => {
-      this.buf += d;
-      const m = /(^|\n)\d{4} [^\n]*\n/.exec(this.buf);
-      if (m && this.waiter) {
-        const end = m.index + m[0].length;
-        const reply = this.buf.slice(0, end);
-        this.buf = this.buf.slice(end);
-        const w = this.waiter;
-        this.waiter = null;
-        w(reply);
-      }
-    });
-    s.on('error', () => {});
-    s.on('close', () => {
-      if (this.sock === s) this.sock = null;
-    });
-    this.sock = s;
-    await this.reply(); // greeting "0001 BIRD ... ready."
-  }
-
-  private reply(): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.waiter = null;
-        this.sock?.destroy();
-        reject(new Error('birdc timeout'));
-      }, 5000);
-      this.waiter = (r) => {
-        clearTimeout(t);
-        resolve(r);
-      };
-      // A reply may already be buffered.
-      this.sock?.emit('data', '');
-    });
-  }
-
-  async cmd(c: string): Promise<string> {
-    if (this.sock === null) await this.open();
-    this.sock!.write(`${c}\n`);
-    return this.reply();
-  }
-
-  close(): void {
-    this.sock?.destroy();
-    this.sock = null;
-  }
-}
-
 /** Networks in a client's master4 table (-1 while its control socket does not answer). */
-async function networks(c: BirdCtl): Promise<number> {
+async function networks(c: LazyBirdCtl): Promise<number> {
   try {
-    const r = await c.cmd('show route count');
+    const r = await c.query('show route count');
     const m = /(\d+) of (\d+) routes for (\d+) networks/.exec(r);
     return m ? Number(m[3]) : -1;
   } catch {
@@ -143,7 +81,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench:rr needs root (network namespaces)');
   if (CLIENTS > 250) throw new Error('at most 250 clients (one /24 fabric)');
   const lab = await Lab.create();
-  const ctls: BirdCtl[] = [];
+  const ctls: LazyBirdCtl[] = [];
   try {
     await lab.fabric('10.99.0.0/24');
     const t0 = Date.now();
@@ -171,7 +109,7 @@ protocol bgp reflector {
 `,
       );
       lab.spawn(h, 'bird', ['-f', '-c', conf, '-s', sock, '-P', join(lab.dir, `${h.name}.bird.pid`)]);
-      ctls.push(new BirdCtl(sock));
+      ctls.push(new LazyBirdCtl(sock));
     });
     const own = 1 + SERVICES;
     const counts = async (): Promise<number[]> => {

@@ -65,12 +65,24 @@ export class BirdCtl {
     });
   }
 
-  /** Sends one command ("show protocols all bgp1") and resolves with the reply's text lines. */
-  query(command: string): Promise<string> {
+  /**
+   * Sends one command ("show protocols all bgp1") and resolves with the reply's text lines. With
+   * `timeoutMs`, a reply that does not come in time rejects and closes the connection (the
+   * replies after it could no longer be told apart).
+   */
+  query(command: string, timeoutMs = 0): Promise<string> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     if (/[\r\n]/.test(command)) return Promise.reject(new Error('a BIRD command is one line'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ lines: [], resolve, reject });
+      let timer: NodeJS.Timeout | undefined;
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => {
+          this.closedWith ??= new Error(`BIRD did not answer "${command}" within ${timeoutMs} ms`);
+          this.socket.destroy();
+        }, timeoutMs);
+      }
+      const done = (): void => clearTimeout(timer);
+      this.queue.push({ lines: [], resolve: (t) => (done(), resolve(t)), reject: (e) => (done(), reject(e)) });
       this.socket.write(`${command}\n`);
     });
   }
@@ -99,5 +111,37 @@ export class BirdCtl {
       if (code >= 8000) p.reject(new BirdCtlError(p.lines.join('\n'), code));
       else p.resolve(p.lines.join('\n'));
     }
+  }
+}
+
+/**
+ * A control socket opened on first use and opened again after the connection failed (BIRD
+ * restarted, a reply timed out). BIRD's own errors leave the connection in place.
+ */
+export class LazyBirdCtl {
+  private ctl: Promise<BirdCtl> | null = null;
+
+  constructor(
+    readonly path: string,
+    private readonly timeoutMs = 5000,
+  ) {}
+
+  async query(command: string): Promise<string> {
+    this.ctl ??= BirdCtl.connect(this.path, this.timeoutMs);
+    try {
+      return await (await this.ctl).query(command, this.timeoutMs);
+    } catch (e) {
+      if (!(e instanceof BirdCtlError)) this.close();
+      throw e;
+    }
+  }
+
+  close(): void {
+    const c = this.ctl;
+    this.ctl = null;
+    void c?.then(
+      (x) => x.close(),
+      () => {},
+    );
   }
 }

@@ -3,7 +3,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BirdCtl, BirdCtlError } from '../../src/lab/bird-ctl.js';
+import { createServer, type Socket } from 'node:net';
+import { BirdCtl, BirdCtlError, LazyBirdCtl } from '../../src/lab/bird-ctl.js';
 import { Lab } from '../../src/lab/netns.js';
 import type { ManagedProcess } from '../../src/lab/process.js';
 
@@ -61,6 +62,38 @@ describe('BirdCtl: BIRD control socket client', () => {
       await expect(c.query('show status\nshow status')).rejects.toThrow(/one line/);
     } finally {
       c.close();
+    }
+  });
+
+  it('LazyBirdCtl connects on first use, keeps the connection across BIRD errors and opens a new one after a failure', async () => {
+    const c = new LazyBirdCtl(sock);
+    try {
+      expect(await c.query('show status')).toMatch(/Daemon is up/);
+      await expect(c.query('show nonsense')).rejects.toBeInstanceOf(BirdCtlError);
+      expect(await c.query('show status')).toMatch(/Daemon is up/);
+      c.close();
+      expect(await c.query('show route count')).toMatch(/300 of 300 routes/);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a reply that does not come in time rejects, and the connection is closed', async () => {
+    // A server that greets like BIRD and then never answers.
+    const path = join(lab.dir, 'mute.ctl');
+    const conns: Socket[] = [];
+    const srv = createServer((s) => {
+      conns.push(s);
+      s.write('0001 BIRD 2.0 ready.\n');
+    });
+    await new Promise<void>((r) => srv.listen(path, r));
+    try {
+      const c = await BirdCtl.connect(path);
+      await expect(c.query('show status', 200)).rejects.toThrow(/did not answer "show status" within 200 ms/);
+      await expect(c.query('show status')).rejects.toThrow();
+    } finally {
+      for (const s of conns) s.destroy();
+      await new Promise((r) => srv.close(r));
     }
   });
 
