@@ -366,8 +366,7 @@ export class Rib implements RibPort {
       announced += this.announceField(ps, scan, r.afi, false, r.nlriStart, r.nlriEnd, r.addPath);
     this.finishBatch();
     const max = ps.desc.maxPrefixes;
-    // Treat-as-withdraw (RFC 7606): received, but nothing of it counts as announced.
-    return { maxPrefixExceeded: max > 0 && ps.accepted > max, announced: scan.treatAsWithdraw ? 0 : announced };
+    return { maxPrefixExceeded: max > 0 && ps.accepted > max, announced };
   }
 
   endOfRib(peerId: number, family: number): void {
@@ -899,13 +898,20 @@ export class Rib implements RibPort {
     return n;
   }
 
-  /** Announces (or, as RFC 7606 and loop detection say, withdraws) an NLRI field; returns its prefix count. */
+  /**
+   * Announces an NLRI field, or withdraws it where loop detection or import policy says so;
+   * returns its prefix count. Under RFC 7606 treat-as-withdraw it withdraws the field and
+   * returns 0: nothing of it counts as announced.
+   */
   private announceField(ps: PeerState, scan: UpdateScan, afi: number, classic: boolean, s: number, e: number, addPath: boolean): number {
     const buf = scan.buf;
     const ft = afi === 1 ? this.v4 : this.v6;
     const id = ps.desc.id;
     // RFC 7606 §2: treat-as-withdraw.
-    if (scan.treatAsWithdraw) return this.withdrawField(ft, id, buf, s, e, addPath);
+    if (scan.treatAsWithdraw) {
+      this.withdrawField(ft, id, buf, s, e, addPath);
+      return 0;
+    }
     const a = this.store.fromScan(scan, ps.desc.receiveCtx, ps.desc.ibgp, afi, classic);
     const family = ft.family;
     if (this.looped(ps, a)) {
