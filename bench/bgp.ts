@@ -217,10 +217,6 @@ class Bench {
     return { seconds999: t.seconds999, seconds: t.seconds, cpu: t.cpu, ...this.perFamily(t, v6 > 0) };
   }
 
-  birdc(host: Host, sock: string, ...args: string[]): Promise<string> {
-    return this.lab.exec(host, 'birdc', ['-s', sock, ...args], { allowFail: true }).then((r) => r.stdout);
-  }
-
   /** The sender's Established time of a protocol (its "Since" column, hh:mm:ss.mmm today). */
   async since(sock: string, proto: string): Promise<number | null> {
     const line = (await this.bird(sock, `show protocols ${proto}`)).split('\n').find((l) => l.startsWith(proto));
@@ -266,7 +262,7 @@ protocol bgp bgp6 {
     this.senderSock = join(dir, 'sender.ctl');
     const p = this.lab.spawn(this.send, 'bird', ['-f', '-c', join(dir, 'sender.conf'), '-s', this.senderSock, '-P', join(dir, 'sender.pid')], logDir ? { logFile: join(logDir, 'sender.log') } : {});
     await waitFor('sender table loaded', async () => {
-      const r = await this.birdc(this.send, this.senderSock, 'show', 'route', 'count');
+      const r = await this.bird(this.senderSock, 'show route count').catch(() => '');
       const m = /Total: (\d+) of (\d+) routes/.exec(r) ?? /(\d+) of (\d+) routes/.exec(r);
       return m !== null && Number(m[2]) >= v4 + v6;
     }, 120_000, 500);
@@ -274,13 +270,14 @@ protocol bgp bgp6 {
   }
 
   async enableSender(v6: boolean): Promise<void> {
-    await this.birdc(this.send, this.senderSock, 'enable', 'bgp4');
-    if (v6) await this.birdc(this.send, this.senderSock, 'enable', 'bgp6');
+    await this.bird(this.senderSock, 'enable bgp4');
+    if (v6) await this.bird(this.senderSock, 'enable bgp6');
   }
 
   async disableSender(): Promise<void> {
-    await this.birdc(this.send, this.senderSock, 'disable', 'bgp4');
-    await this.birdc(this.send, this.senderSock, 'disable', 'bgp6');
+    // Also after a failed run, where a protocol may never have been enabled.
+    await this.bird(this.senderSock, 'disable bgp4').catch(() => '');
+    await this.bird(this.senderSock, 'disable bgp6').catch(() => '');
   }
 
   /** Per-family seconds (see Result.v4s) from converge's per-family times. */
@@ -348,7 +345,7 @@ protocol bgp r6 { local ${this.recv.ipv6} as 65002; neighbor ${this.send.ipv6} a
 `);
     const p = this.lab.spawn(this.recv, 'bird', ['-f', '-c', join(dir, 'recv.conf'), '-s', sock, '-P', join(dir, 'recv.pid')]);
     try {
-      await waitFor('BIRD receiver up', async () => (await this.birdc(this.recv, sock, 'show', 'status')).includes('Daemon is up'), 30_000);
+      await waitFor('BIRD receiver up', async () => (await this.bird(sock, 'show status').catch(() => '')).includes('Daemon is up'), 30_000);
       const t = await this.receive('BIRD has every prefix', p.pid, v4, v6, async () => [await this.imported(sock, 'r4'), v6 > 0 ? await this.imported(sock, 'r6') : 0] as const);
       const m = rss(p.pid);
       return { name: label, ...t, peakMb: m.peak, note: `RSS now ${m.now.toFixed(0)} MB` };
@@ -423,7 +420,7 @@ protocol bgp fromtern { local ${this.send.fabricIp} as 65001; neighbor ${this.re
     const started = Date.now();
     const tern = this.lab.spawn(this.recv, process.execPath, [...nodeArgs, ...daemonArgs('tern-bgpd'), '--config', cfg, '--grpc-socket', tsock, '--ops-listen', `${this.recv.fabricIp}:9180`, '--log-level', ternLogLevel], opts);
     try {
-      await waitFor('BIRD receiver up', () => this.bird(sock, 'show status').then((r) => r.includes('Daemon is up'), () => false), 30_000);
+      await waitFor('BIRD receiver up', async () => (await this.bird(sock, 'show status').catch(() => '')).includes('Daemon is up'), 30_000);
       const samples = await sampleUntil('BIRD has every prefix from tern-bgpd', v4, async () => [await this.imported(sock, 'fromtern'), 0] as const, POLL_MS, tern.pid);
       const t0 = (await this.since(sock, 'fromtern')) ?? NaN;
       const { cpu: _cpu, ...t } = converge(samples, t0, [v4, 0]);
