@@ -8,4 +8,5 @@ await runBgpDaemon({
   description: 'BGP speaker of a Tern node (standalone from YAML, or driven by tern-agentd over gRPC)',
   opsListen: '0.0.0.0:9180',
   role: 'speaker',
+  warmUp: true,
 });

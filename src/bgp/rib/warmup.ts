@@ -1,10 +1,11 @@
 // JIT warm-up of the UPDATE path. A speaker's first full table (500,000 routes from a router, the
 // moment it matters most how fast they land) would otherwise run its first tens of thousands of
 // prefixes in V8's interpreter and baseline code while the optimizing compiler catches up. At
-// start, before any session can come up, a scratch RIB ingests and withdraws a small synthetic
-// table from one eBGP peer through the same code (scanUpdate, Rib.update, the decision), so
-// those functions carry type feedback and optimized code when real routes arrive. The scratch
-// RIB is dropped afterwards; nothing of it reaches the speaker's own RIB or any peer.
+// tern-bgpd's start (BgpDaemonSpec.warmUp), before any session can come up, a scratch RIB
+// ingests and withdraws a small synthetic table from one eBGP peer through the same code
+// (scanUpdate, Rib.update, the decision), so those functions carry type feedback and optimized
+// code when real routes arrive. The scratch RIB is dropped afterwards; nothing of it reaches the
+// speaker's own RIB or any peer.
 import type { PeerDescriptor } from '../peer.js';
 import { PolicyTable } from '../policy/index.js';
 import { IPV4_UNICAST, IPV6_UNICAST, UpdateBuilder, WithdrawBuilder, makeContext, scanUpdate, type PathAttribute } from '../wire/index.js';

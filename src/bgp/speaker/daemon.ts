@@ -7,6 +7,7 @@ import { daemonCommand, daemonConfig, runDaemon, type DaemonContext } from '../.
 import { statusHandler } from '../../daemon/status.js';
 import { startGrpcServer } from '../../grpc/index.js';
 import { bgpProto } from '../../proto/load.js';
+import { warmUpUpdatePath } from '../rib/warmup.js';
 import { BgpSchema, type BgpConfig } from './config.js';
 import { bgpHandlers } from './grpc.js';
 import { registerSpeakerMetrics } from './metrics.js';
@@ -18,6 +19,12 @@ export interface BgpDaemonSpec {
   opsListen: string;
   /** tern-rrd: role reflector unless the file says otherwise. */
   role: 'speaker' | 'reflector';
+  /**
+   * Warm the UPDATE path up before the speaker starts (src/bgp/rib/warmup.ts): tern-bgpd, whose
+   * first full table should run optimized code. tern-rrd, sized for memory and fed many small
+   * tables, does not.
+   */
+  warmUp?: boolean;
 }
 
 export function bgpDaemonSchema(spec: BgpDaemonSpec) {
@@ -58,6 +65,10 @@ export async function startSpeakerDaemon(
   reread: () => BgpConfig,
 ): Promise<{ stop(reason: string): Promise<void>; reload(): Promise<void>; speaker: Speaker }> {
   const log = ctx.log.child({ component: 'bgp' });
+  if (spec.warmUp) {
+    const w = warmUpUpdatePath();
+    log.info({ prefixes: w.prefixes, ms: Math.round(w.ms) }, 'UPDATE path warmed up');
+  }
   const speaker = new Speaker({ config: cfg.bgp, ...(cfg.nodeIP ? { nodeIp: cfg.nodeIP } : {}), log });
   registerSpeakerMetrics(ctx.registry, speaker);
   await speaker.start();

@@ -20,7 +20,6 @@ import type { Transport } from '../session/transport.js';
 import { loadSockopt } from '../sockopt/addon.js';
 import { SockoptTransport } from '../sockopt/transport.js';
 import { IPV4_UNICAST, IPV6_UNICAST, parseDotted } from '../wire/index.js';
-import { warmUpUpdatePath } from '../rib/warmup.js';
 import { SpeakerBfd } from './bfd.js';
 import {
   bfdOf,
@@ -35,9 +34,6 @@ import {
   type PeerSpec,
 } from './config.js';
 
-
-/** The UPDATE path is warmed up once per process (JIT state is per process), by the first speaker (not reflector) started. */
-let warmedUp = false;
 export type PeerSource = 'config' | 'api' | 'dynamic';
 
 /** What the speaker knows of one peer besides its session. */
@@ -211,12 +207,6 @@ export class Speaker extends EventEmitter {
 
   /** Loads our routes, opens the listener, starts the configured peers. */
   async start(): Promise<void> {
-    // A reflector (tern-rrd) is sized for memory and takes many small tables, not one full one.
-    if (!warmedUp && this.cfg.role === 'speaker') {
-      warmedUp = true;
-      const w = warmUpUpdatePath();
-      this.log.debug({ prefixes: w.prefixes, ms: Math.round(w.ms) }, 'UPDATE path warmed up');
-    }
     // Our routes are in the RIB before any session can send its initial dump and End-of-RIB:
     // a peer that kept them across our restart (graceful restart) sweeps what that dump lacks.
     this.applyOriginate(this.cfg);
@@ -700,7 +690,6 @@ export class Speaker extends EventEmitter {
     };
   }
 }
-
 
 /** Names of policies added, removed or changed between two configurations. */
 function diffPolicies(a: readonly PolicyConfig[], b: readonly PolicyConfig[]): Set<string> {
