@@ -3,7 +3,7 @@
 // Receive: a BIRD sender holds 500,000 IPv4 /24 and 100,000 IPv6 /48 (static routes generated
 // into its config) and feeds, in turn, tern-bgpd, BIRD and GoBGP over eBGP (one IPv4 and one
 // IPv6 session). Time = from Established (the sender's protocol "Since" stamp) until the
-// receiver's Loc-RIB holds every prefix (tern: GetStats over gRPC; BIRD: "Routes: N imported"
+// receiver's Loc-RIB holds every prefix (tern: GetStats over gRPC, one HTTP/2 connection; BIRD: "Routes: N imported"
 // of `show protocols all`, asked on its control socket; GoBGP: `gobgp global rib summary`).
 // Receivers are sampled every 10 ms (GoBGP every 100 ms) from the moment the sender is enabled;
 // each sample is stamped when its answer arrives. Memory = the receiver's peak RSS (VmHWM).
@@ -17,23 +17,23 @@
 // arrived until it held every prefix (the sender's since its start for the send rows).
 //
 // Flags: --v4 N --v6 N (prefix counts), --only tern|bird|gobgp|send (repeatable),
-// --runs N (each receiver N times in turn, against the same loaded sender; the table shows the
-// median of each column and the note every run's time to 99.9 %),
+// --runs N (default 5: each receiver N times in turn, against the same loaded sender; the table
+// shows the median of each column and the note every run's time to 99.9 %; single runs differ
+// by ±20 % on a shared 2-core machine),
 // --cpu-prof DIR (run tern-bgpd under node --cpu-prof, profiles written to DIR), --node-arg ARG
 // (repeatable: a node option for tern-bgpd, e.g. --trace-gc, added to the flags on the first line
 // of daemons/tern-bgpd.ts), --log-dir DIR (tern-bgpd's output
 // kept there as tern-<role>-<n>.log, and the BIRD sender's as sender.log, instead of in the lab
 // directory), --tern-log-level L (default warn); BENCH_TRACE=1 prints every sample.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import { stringify as toYaml } from 'yaml';
-import { unary } from '../src/grpc/index.js';
+import { connectUnix, unaryCall } from '../src/cni/transport.js';
 import { LazyBirdCtl } from '../src/lab/bird-ctl.js';
 import { daemonArgs } from '../src/lab/cluster.js';
 import { Lab, type Host } from '../src/lab/netns.js';
 import type { ManagedProcess } from '../src/lab/process.js';
-import type { BgpClient } from '../src/proto/gen/tern/bgp/v1/Bgp.js';
 import type { Stats__Output } from '../src/proto/gen/tern/bgp/v1/Stats.js';
 import { bgpProto } from '../src/proto/load.js';
 import { arg, strArg } from './args.js';
@@ -44,7 +44,7 @@ const want = (k: string): boolean => only.length === 0 || only.includes(k);
 const N4 = arg('--v4', 500_000);
 const N6 = arg('--v6', 100_000);
 const cpuProf = strArg('--cpu-prof');
-const RUNS = Math.max(1, arg('--runs', 1));
+const RUNS = Math.max(1, arg('--runs', 5));
 const nodeArgsExtra = argv.flatMap((a, i) => (a === '--node-arg' ? [argv[i + 1]!] : []));
 const logDir = strArg('--log-dir');
 const ternLogLevel = strArg('--tern-log-level') ?? 'warn';
@@ -157,6 +157,11 @@ interface Result {
   peakMb: number;
   /** CPU seconds the receiver (sender, for the send rows) used from enabling the session to the end. */
   cpu: number;
+  /**
+   * Receive rows: CPU seconds the BIRD sender used over the same span. Close to the receive time
+   * itself means the sender, busy all along, set the pace: a receiver cannot finish before it.
+   */
+  senderCpu?: number;
   note: string;
 }
 
@@ -165,6 +170,7 @@ class Bench {
   send!: Host;
   recv!: Host;
   senderSock = '';
+  senderPid = 0;
   /** Each session's Established as found by the last establishedAt() (the earlier one is its result). */
   up4 = 0;
   up6 = 0;
@@ -206,15 +212,17 @@ class Bench {
    * that work pending until something wakes it); a question on the socket wakes it, so the
    * figures time the receiver and not that pause. Every receiver gets the same treatment.
    */
-  async receive(what: string, pid: number, v4: number, v6: number, count: () => Promise<readonly [number, number]>, everyMs = POLL_MS): Promise<{ seconds999: number; seconds: number; v4s: number; v6s: number; cpu: number }> {
+  async receive(what: string, pid: number, v4: number, v6: number, count: () => Promise<readonly [number, number]>, everyMs = POLL_MS): Promise<{ seconds999: number; seconds: number; v4s: number; v6s: number; cpu: number; senderCpu: number }> {
+    const sender0 = cpuSeconds(this.senderPid);
     await this.enableSender(v6 > 0);
     const samples = await sampleUntil(what, v4 + v6, async () => {
       await this.bird(this.senderSock, 'show status');
       return count();
     }, everyMs, pid);
+    const senderCpu = cpuSeconds(this.senderPid) - sender0;
     const t0 = await this.establishedAt(v6 > 0);
     const t = converge(samples, t0, [v4, v6]);
-    return { seconds999: t.seconds999, seconds: t.seconds, cpu: t.cpu, ...this.perFamily(t, v6 > 0) };
+    return { seconds999: t.seconds999, seconds: t.seconds, cpu: t.cpu, senderCpu, ...this.perFamily(t, v6 > 0) };
   }
 
   /** The sender's Established time of a protocol (its "Since" column, hh:mm:ss.mmm today). */
@@ -266,6 +274,7 @@ protocol bgp bgp6 {
       const m = /Total: (\d+) of (\d+) routes/.exec(r) ?? /(\d+) of (\d+) routes/.exec(r);
       return m !== null && Number(m[2]) >= v4 + v6;
     }, 120_000, 500);
+    this.senderPid = p.pid;
     return p;
   }
 
@@ -315,9 +324,20 @@ protocol bgp bgp6 {
     const sock = join(dir, 'tern-recv.sock');
     const { nodeArgs, opts } = ternSpawn('recv');
     const p = this.lab.spawn(this.recv, process.execPath, [...nodeArgs, ...daemonArgs('tern-bgpd'), '--config', cfg, '--grpc-socket', sock, '--ops-listen', `${this.recv.fabricIp}:9180`, '--log-level', ternLogLevel], opts);
-    const Ctor = bgpProto().tern.bgp.v1.Bgp;
-    const c = new Ctor(`unix:${sock}`, grpc.credentials.createInsecure()) as unknown as BgpClient;
-    const stats = (): Promise<Stats__Output> => unary<object, Stats__Output>(c.getStats.bind(c) as never, {}, 5000);
+    // GetStats over one HTTP/2 connection with node:http2 alone: a @grpc/grpc-js call costs this
+    // process about twice the CPU of a question on BIRD's control socket, CPU taken from the
+    // sender and the receiver on a 2-core machine.
+    const decode = bgpProto().tern.bgp.v1.Bgp.service.GetStats!.responseDeserialize as (b: Buffer) => Stats__Output;
+    let conn: ClientHttp2Session | null = null;
+    const stats = async (): Promise<Stats__Output> => {
+      if (conn === null || conn.destroyed) {
+        conn = connectUnix(sock);
+        conn.on('error', () => undefined);
+      }
+      const r = await unaryCall(conn, '/tern.bgp.v1.Bgp/GetStats', Buffer.alloc(5), 5000);
+      if (r.message === undefined) throw new Error(`GetStats: ${r.details}`);
+      return decode(r.message);
+    };
     try {
       await waitFor('tern-bgpd up', () => stats().then(() => true, () => false), 30_000);
       const t = await this.receive('tern-bgpd has every prefix', p.pid, v4, v6, async () => {
@@ -327,7 +347,7 @@ protocol bgp bgp6 {
       const m = rss(p.pid);
       return { name: 'tern-bgpd', ...t, peakMb: m.peak, note: `RSS now ${m.now.toFixed(0)} MB` };
     } finally {
-      c.close();
+      (conn as ClientHttp2Session | null)?.destroy();
       await this.disableSender();
       // SIGINT: the administrative stop (a profile is written on a normal exit).
       await p.stop('SIGINT', 10_000);
@@ -449,12 +469,14 @@ function median(rs: Result[]): Result {
     seconds: mid((r) => r.seconds),
     peakMb: mid((r) => r.peakMb),
     cpu: mid((r) => r.cpu),
+    ...(rs[0]!.senderCpu !== undefined ? { senderCpu: mid((r) => r.senderCpu ?? NaN) } : {}),
     note: `median of ${rs.length}; to 99.9 %: ${rs.map((r) => r.seconds999.toFixed(2)).join(', ')} s`,
   };
 }
 
 function table(rows: Result[], ref: Result | undefined, memRatio = true): string {
-  const head = ['receiver', 's to 99.9 %', 'x BIRD', 'v4 s', 'x BIRD', 'v6 s', 'x BIRD', 's to all', 'x BIRD', 'peak RSS MB', 'x BIRD', 'CPU s', 'note'];
+  const sender = rows.some((r) => r.senderCpu !== undefined);
+  const head = ['receiver', 's to 99.9 %', 'x BIRD', 'v4 s', 'x BIRD', 'v6 s', 'x BIRD', 's to all', 'x BIRD', 'peak RSS MB', 'x BIRD', 'CPU s', ...(sender ? ['sender CPU s'] : []), 'note'];
   const body = rows.map((r) => [
     r.name,
     r.seconds999.toFixed(2),
@@ -468,6 +490,7 @@ function table(rows: Result[], ref: Result | undefined, memRatio = true): string
     r.peakMb.toFixed(0),
     ref && memRatio ? (r.peakMb / ref.peakMb).toFixed(2) : '-',
     r.cpu.toFixed(2),
+    ...(sender ? [r.senderCpu?.toFixed(2) ?? '-'] : []),
     r.note,
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));

@@ -2,7 +2,7 @@
 // call per process, so none of a gRPC channel's machinery (name resolution, subchannel
 // state, retries, keepalive) pays for itself; what remains is the wire protocol of
 // grpc/grpc doc/PROTOCOL-HTTP2.md, which tern-agentd's @grpc/grpc-js server speaks.
-import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { decodeGrpcMessage, GrpcStatus, grpcTimeout, statusFromHttp, unframeResponse } from './wire.js';
 
@@ -15,37 +15,51 @@ export interface UnaryOutcome {
   message?: Buffer;
 }
 
+/** An HTTP/2 connection to the gRPC server at a unix socket, for callers that make many calls over one. */
+export function connectUnix(socket: string): ClientHttp2Session {
+  // The authority names nothing on a unix socket; grpc-js sends "localhost" too.
+  return connect('http://localhost', { createConnection: () => netConnect(socket) });
+}
+
 /**
  * Sends `framed` (a length-prefixed message) to `path` (`/package.Service/Method`) on the
  * server at the unix socket and resolves with the outcome; never rejects. Past `timeoutMs`
  * the call is abandoned with DEADLINE_EXCEEDED, and the server is told the same deadline.
+ * `target` is the socket's path (a connection made for this one call and closed after it) or
+ * a connection from connectUnix (kept open; its own errors are the caller's to handle).
  */
-export function unaryCall(socket: string, path: string, framed: Buffer, timeoutMs: number, trace?: (event: 'connected' | 'headers') => void): Promise<UnaryOutcome> {
+export function unaryCall(target: string | ClientHttp2Session, path: string, framed: Buffer, timeoutMs: number, trace?: (event: 'connected' | 'headers') => void): Promise<UnaryOutcome> {
   return new Promise((resolve) => {
-    let session: ClientHttp2Session | undefined;
+    const own = typeof target === 'string';
     let done = false;
     const finish = (o: UnaryOutcome): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       // The response is complete (or will never be): nothing is left to exchange.
-      session?.destroy();
+      if (own) session.destroy();
       resolve(o);
     };
     const timer = setTimeout(() => finish({ status: GrpcStatus.DEADLINE_EXCEEDED, details: `no answer within ${timeoutMs} ms` }), timeoutMs);
-    // The authority names nothing on a unix socket; grpc-js sends "localhost" too.
-    session = connect('http://localhost', { createConnection: () => netConnect(socket) });
-    session.on('error', (e: Error) => finish({ status: GrpcStatus.UNAVAILABLE, details: e.message }));
+    const session = own ? connectUnix(target) : target;
+    if (own) session.on('error', (e: Error) => finish({ status: GrpcStatus.UNAVAILABLE, details: e.message }));
     if (trace) session.once('connect', () => trace('connected'));
-    const stream = session.request({
-      [constants.HTTP2_HEADER_METHOD]: 'POST',
-      [constants.HTTP2_HEADER_PATH]: path,
-      [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
-      te: 'trailers',
-      'grpc-timeout': grpcTimeout(timeoutMs),
-      'grpc-accept-encoding': 'identity',
-      'user-agent': 'tern-cni',
-    });
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.request({
+        [constants.HTTP2_HEADER_METHOD]: 'POST',
+        [constants.HTTP2_HEADER_PATH]: path,
+        [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
+        te: 'trailers',
+        'grpc-timeout': grpcTimeout(timeoutMs),
+        'grpc-accept-encoding': 'identity',
+        'user-agent': 'tern-cni',
+      });
+    } catch (e) {
+      // A given connection already closed or failed.
+      finish({ status: GrpcStatus.UNAVAILABLE, details: (e as Error).message });
+      return;
+    }
     let headers: IncomingHttpHeaders = {};
     const chunks: Buffer[] = [];
     stream.on('response', (h) => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CniRequest__Output } from '../../src/proto/gen/tern/agent/v1/CniRequest.js';
 import type { CniResponse } from '../../src/proto/gen/tern/agent/v1/CniResponse.js';
 import { callAgent, CniCode, CniFailure, runPlugin } from '../../src/cni/plugin.js';
-import { unaryCall } from '../../src/cni/transport.js';
+import { connectUnix, unaryCall } from '../../src/cni/transport.js';
 import { frameRequest, GrpcStatus } from '../../src/cni/wire.js';
 import { agentProto } from '../../src/proto/load.js';
 
@@ -122,6 +122,23 @@ describe('tern-cni → grpc-js Agent server', () => {
     const r = await unaryCall(socket, '/tern.agent.v1.Agent/CniNope', frameRequest({}), 5000);
     expect(r.status).toBe(GrpcStatus.UNIMPLEMENTED);
     expect(r.message).toBeUndefined();
+  });
+
+  it('makes many calls over one kept connection, and reports a closed one as UNAVAILABLE', async () => {
+    behaviour = () => ({ res: {} });
+    const c = connectUnix(socket);
+    try {
+      const rs = await Promise.all([1, 2, 3].map(() => unaryCall(c, '/tern.agent.v1.Agent/CniAdd', frameRequest({ containerId: 'k' }), 5000)));
+      expect(rs.map((r) => r.status)).toEqual([GrpcStatus.OK, GrpcStatus.OK, GrpcStatus.OK]);
+      // Still open after them: unaryCall leaves a given connection to its owner.
+      expect(c.destroyed).toBe(false);
+      const again = await unaryCall(c, '/tern.agent.v1.Agent/CniNope', frameRequest({}), 5000);
+      expect(again.status).toBe(GrpcStatus.UNIMPLEMENTED);
+    } finally {
+      c.destroy();
+    }
+    const closed = await unaryCall(c, '/tern.agent.v1.Agent/CniAdd', frameRequest({}), 5000);
+    expect(closed.status).toBe(GrpcStatus.UNAVAILABLE);
   });
 
   it('gives up at its deadline with DEADLINE_EXCEEDED', async () => {
