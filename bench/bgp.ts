@@ -3,8 +3,9 @@
 // Receive: a BIRD sender holds 500,000 IPv4 /24 and 100,000 IPv6 /48 (static routes generated
 // into its config) and feeds, in turn, tern-bgpd, BIRD and GoBGP over eBGP (one IPv4 and one
 // IPv6 session). Time = from Established (the sender's protocol "Since" stamp) until the
-// receiver's Loc-RIB holds every prefix (tern: GetStats over gRPC, one HTTP/2 connection; BIRD: "Routes: N imported"
-// of `show protocols all`, asked on its control socket; GoBGP: `gobgp global rib summary`).
+// receiver's Loc-RIB holds every prefix (tern: GetStats over gRPC on one HTTP/2 connection;
+// BIRD: "Routes: N imported" of `show protocols all`, asked on its control socket; GoBGP:
+// `gobgp global rib summary`). "sender CPU s" is the BIRD sender's CPU over each receive.
 // Receivers are sampled every 10 ms (GoBGP every 100 ms) from the moment the sender is enabled;
 // each sample is stamped when its answer arrives. Memory = the receiver's peak RSS (VmHWM).
 // Send: tern-bgpd originating 500,000 IPv4 /24 (originateBulk) to a BIRD receiver, against BIRD
@@ -334,6 +335,7 @@ protocol bgp bgp6 {
         conn = connectUnix(sock);
         conn.on('error', () => undefined);
       }
+      // The request is an empty message: its 5-byte gRPC prefix alone (uncompressed, length 0).
       const r = await unaryCall(conn, '/tern.bgp.v1.Bgp/GetStats', Buffer.alloc(5), 5000);
       if (r.message === undefined) throw new Error(`GetStats: ${r.details}`);
       return decode(r.message);
