@@ -4,13 +4,13 @@
 import type { PeerDescriptor } from '../src/bgp/peer.js';
 import { parsePolicies } from '../src/bgp/policy/index.js';
 import { Rib } from '../src/bgp/rib/index.js';
+import { syntheticAttributes } from '../src/bgp/rib/warmup.js';
 import {
   IPV4_UNICAST,
   IPV6_UNICAST,
   UpdateBuilder,
   makeContext,
   scanUpdate,
-  type PathAttribute,
 } from '../src/bgp/wire/index.js';
 import { arg } from './args.js';
 
@@ -25,17 +25,6 @@ const ctx = makeContext({ as4: true });
 const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => {});
 const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
 const rate = (n: number, ms: number): string => `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}/s`;
-
-function attrs(k: number, v6: boolean): PathAttribute[] {
-  const list: PathAttribute[] = [
-    { type: 'ORIGIN', origin: k % 3 },
-    { type: 'AS_PATH', segments: [{ type: 2, asns: [65010, 64512 + (k % 50), 4200000000 + k] }] },
-    { type: 'MULTI_EXIT_DISC', med: k * 10 },
-    { type: 'COMMUNITIES', communities: [65010 * 65536 + k, 65010 * 65536 + 1000] },
-  ];
-  if (!v6) list.splice(2, 0, { type: 'NEXT_HOP', nextHop: `192.0.2.${1 + (k % 200)}` });
-  return list;
-}
 
 /** 0..n-1, shuffled (Fisher-Yates, fixed seed) with --shuffle. */
 function order(n: number): Uint32Array {
@@ -57,7 +46,7 @@ function buildV4(): Buffer[] {
   const ord = order(N4);
   const out: Buffer[] = [];
   for (let k = 0; k < SETS; k++) {
-    const b = new UpdateBuilder({ ctx, afi: 1, attributes: attrs(k, false) });
+    const b = new UpdateBuilder({ ctx, afi: 1, attributes: syntheticAttributes(k, false) });
     const from = Math.floor((k * N4) / SETS);
     const to = Math.floor(((k + 1) * N4) / SETS);
     for (let j = from; j < to; j++) b.addIpv4((0x0a000000 + ord[j]! * 256) >>> 0, 24);
@@ -72,7 +61,7 @@ function buildV6(): Buffer[] {
   const addr = new Uint8Array(16);
   const ord = order(N6);
   for (let k = 0; k < sets; k++) {
-    const b = new UpdateBuilder({ ctx, afi: 2, attributes: attrs(k, true), nextHop: { nextHop: `2001:db8::${(k % 200) + 1}` } });
+    const b = new UpdateBuilder({ ctx, afi: 2, attributes: syntheticAttributes(k, true), nextHop: { nextHop: `2001:db8::${(k % 200) + 1}` } });
     const from = Math.floor((k * N6) / sets);
     const to = Math.floor(((k + 1) * N6) / sets);
     for (let j = from; j < to; j++) {

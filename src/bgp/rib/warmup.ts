@@ -21,14 +21,19 @@ export interface WarmUpResult {
 
 const ctx = makeContext({ as4: true });
 
-function attributes(k: number, v6: boolean): PathAttribute[] {
+/**
+ * Attribute set number k of a synthetic table from a neighbour in AS 65010 (also what
+ * bench/bgp-rib.ts feeds its RIB): a 4-octet AS in the path, MED, two communities, and for
+ * IPv4 a NEXT_HOP (IPv6 takes its next hop in MP_REACH_NLRI).
+ */
+export function syntheticAttributes(k: number, v6: boolean): PathAttribute[] {
   const list: PathAttribute[] = [
     { type: 'ORIGIN', origin: k % 3 },
-    { type: 'AS_PATH', segments: [{ type: 2, asns: [64496, 64497 + (k % 7), 64510] }] },
-    { type: 'MULTI_EXIT_DISC', med: k },
-    { type: 'COMMUNITIES', communities: [64496 * 65536 + k] },
+    { type: 'AS_PATH', segments: [{ type: 2, asns: [65010, 64512 + (k % 50), 4200000000 + k] }] },
+    { type: 'MULTI_EXIT_DISC', med: k * 10 },
+    { type: 'COMMUNITIES', communities: [65010 * 65536 + k, 65010 * 65536 + 1000] },
   ];
-  if (!v6) list.splice(2, 0, { type: 'NEXT_HOP', nextHop: `192.0.2.${1 + (k % 100)}` });
+  if (!v6) list.splice(2, 0, { type: 'NEXT_HOP', nextHop: `192.0.2.${1 + (k % 200)}` });
   return list;
 }
 
@@ -36,7 +41,7 @@ function attributes(k: number, v6: boolean): PathAttribute[] {
 function messages(v4: number, v6: number, sets: number): Buffer[] {
   const out: Buffer[] = [];
   for (let k = 0; k < sets; k++) {
-    const b = new UpdateBuilder({ ctx, afi: 1, attributes: attributes(k, false) });
+    const b = new UpdateBuilder({ ctx, afi: 1, attributes: syntheticAttributes(k, false) });
     // Out of address order, as real senders hash them.
     for (let j = k; j < v4; j += sets) b.addIpv4((0xc6120000 + ((j * 40503) % 65536) * 256) >>> 0, 24);
     out.push(...b.take());
@@ -47,7 +52,7 @@ function messages(v4: number, v6: number, sets: number): Buffer[] {
   addr[2] = 0x0d;
   addr[3] = 0xb8;
   for (let k = 0; k < sets; k++) {
-    const b = new UpdateBuilder({ ctx, afi: 2, attributes: attributes(k, true), nextHop: { nextHop: `2001:db8::${(k % 100) + 1}` } });
+    const b = new UpdateBuilder({ ctx, afi: 2, attributes: syntheticAttributes(k, true), nextHop: { nextHop: `2001:db8::${(k % 100) + 1}` } });
     for (let j = k; j < v6; j += sets) {
       const v = (j * 40503) % 65536;
       addr[4] = v >>> 8;
@@ -79,7 +84,7 @@ export function warmUpUpdatePath(o: { v4?: number; v6?: number; rounds?: number 
   const msgs = messages(v4, v6, 40);
   const wd = withdrawals(v4);
   const peer: PeerDescriptor = {
-    id: 1, address: '192.0.2.254', peerAs: 64496, localAs: 64511, remoteRouterId: 0xc00002fe, localRouterId: 0xc0000201,
+    id: 1, address: '192.0.2.254', peerAs: 65010, localAs: 64511, remoteRouterId: 0xc00002fe, localRouterId: 0xc0000201,
     localAddress: '192.0.2.1', ibgp: false, routeReflectorClient: false, receiveCtx: ctx, sendCtx: ctx,
     families: [IPV4_UNICAST, IPV6_UNICAST], gracefulRestart: null, importPolicies: [], exportPolicies: [], maxPrefixes: 0,
   };
