@@ -29,6 +29,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { connectUnix, unaryCall } from '../src/cni/transport.js';
 import { LazyBirdCtl } from '../src/lab/bird-ctl.js';
@@ -41,7 +42,12 @@ import { arg, strArg } from './args.js';
 
 const argv = process.argv.slice(2);
 const only = argv.flatMap((a, i) => (a === '--only' ? [argv[i + 1]!] : []));
-const want = (k: string): boolean => only.length === 0 || only.includes(k);
+/** --only names phases (receive, replay, send) and receivers (bird, tern, gobgp); a kind not named means all of it. */
+const PHASES = ['receive', 'replay', 'send'];
+const RECEIVERS = ['bird', 'tern', 'gobgp'];
+const named = (kinds: string[], k: string): boolean => !only.some((x) => kinds.includes(x)) || only.includes(k);
+const wantPhase = (k: string): boolean => named(PHASES, k);
+const wantReceiver = (k: string): boolean => named(RECEIVERS, k);
 const N4 = arg('--v4', 500_000);
 const N6 = arg('--v6', 100_000);
 const cpuProf = strArg('--cpu-prof');
@@ -56,6 +62,7 @@ function ternSpawn(role: string): { nodeArgs: string[]; opts: { logFile?: string
   return { nodeArgs, opts: logDir ? { logFile: join(logDir, `tern-${role}-${++logSeq}.log`) } : {} };
 }
 const TIMEOUT_MS = 180_000;
+const REPLAY = fileURLToPath(new URL('replay-sender.js', import.meta.url));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -172,6 +179,11 @@ class Bench {
   recv!: Host;
   senderSock = '';
   senderPid = 0;
+  /**
+   * Who feeds the receivers: the BIRD sender, or bench/replay-sender.ts writing the same table as
+   * fast as the receiver reads it (the receiver sets the pace).
+   */
+  senderKind: 'bird' | 'replay' = 'bird';
   /** Each session's Established as found by the last establishedAt() (the earlier one is its result). */
   up4 = 0;
   up6 = 0;
@@ -214,6 +226,7 @@ class Bench {
    * figures time the receiver and not that pause. Every receiver gets the same treatment.
    */
   async receive(what: string, pid: number, v4: number, v6: number, count: () => Promise<readonly [number, number]>, everyMs = POLL_MS): Promise<{ seconds999: number; seconds: number; v4s: number; v6s: number; cpu: number; senderCpu: number }> {
+    if (this.senderKind === 'replay') return this.receiveReplay(what, pid, v4, v6, count, everyMs);
     const sender0 = cpuSeconds(this.senderPid);
     await this.enableSender(v6 > 0);
     const samples = await sampleUntil(what, v4 + v6, async () => {
@@ -224,6 +237,67 @@ class Bench {
     const t0 = await this.establishedAt(v6 > 0);
     const t = converge(samples, t0, [v4, v6]);
     return { seconds999: t.seconds999, seconds: t.seconds, cpu: t.cpu, senderCpu, ...this.perFamily(t, v6 > 0) };
+  }
+
+  /** Each family's session between the sender's and the receiver's addresses, and where its recorded stream is kept. */
+  replaySessions(v6: boolean): { afi: 1 | 2; sender: string; receiver: string; file: string }[] {
+    const out: { afi: 1 | 2; sender: string; receiver: string; file: string }[] = [{ afi: 1, sender: this.send.fabricIp, receiver: this.recv.fabricIp, file: join(this.lab.dir, 'bird-v4.bgp') }];
+    if (v6) out.push({ afi: 2, sender: this.send.ipv6!, receiver: this.recv.ipv6!, file: join(this.lab.dir, 'bird-v6.bgp') });
+    return out;
+  }
+
+  /**
+   * Records the BIRD sender's UPDATE streams for the replay sender: bench/replay-sender.ts in
+   * record mode, a passive peer at the receiver's addresses, keeps each family's UPDATEs.
+   */
+  async recordSender(v6: boolean): Promise<void> {
+    const sessions = this.replaySessions(v6).map((x) => ({ afi: x.afi, local: x.receiver, peer: x.sender, file: x.file }));
+    const spec = { mode: 'record', localAs: 65002, routerId: this.recv.fabricIp, sessions };
+    const logFile = join(logDir ?? this.lab.dir, 'record.log');
+    const p = this.lab.spawn(this.recv, process.execPath, [REPLAY, JSON.stringify(spec)], { logFile });
+    try {
+      // Listening before the sender is enabled.
+      await waitFor('recorder listening', async () => (await this.lab.exec(this.recv, 'ss', ['-Htln', 'sport', '=', ':179'], { allowFail: true })).stdout.trim() !== '', 30_000);
+      await this.enableSender(v6);
+      const exit = await Promise.race([p.wait(), sleep(TIMEOUT_MS).then(() => null)]);
+      if (exit?.code !== 0) throw new Error(`recording the BIRD sender failed: see ${logFile}`);
+    } finally {
+      await this.disableSender();
+      await p.stop('SIGTERM', 10_000);
+    }
+  }
+
+  /**
+   * receive() with bench/replay-sender.ts as the sender, started once the receiver is up: it
+   * writes each family's whole table the moment that session is Established and reports when
+   * that was. Its CPU over the receive (from the last sample before the first prefix arrived, as
+   * the receiver's) is the "sender CPU s" column: building the table before it connects is not.
+   */
+  async receiveReplay(what: string, pid: number, v4: number, v6: number, count: () => Promise<readonly [number, number]>, everyMs: number): Promise<{ seconds999: number; seconds: number; v4s: number; v6s: number; cpu: number; senderCpu: number }> {
+    const sessions = this.replaySessions(v6 > 0).map((x) => ({ ...x, local: x.sender, peer: x.receiver }));
+    const spec = { mode: 'replay', localAs: 65001, routerId: this.send.fabricIp, sessions };
+    const logFile = join(logDir ?? this.lab.dir, `replay-${++logSeq}.log`);
+    const p = this.lab.spawn(this.send, process.execPath, [REPLAY, JSON.stringify(spec)], { logFile });
+    try {
+      // The sender's CPU at each sample, to count it over the same span as the receiver's.
+      const sent: number[] = [];
+      const samples = await sampleUntil(what, v4 + v6, () => (sent.push(cpuSeconds(p.pid)), count()), everyMs, pid);
+      const first = samples.findIndex((x) => x.v4 + x.v6 > 0);
+      const senderCpu = sent.at(-1)! - sent[Math.max(0, first - 1)]!;
+      const up = new Map<number, number>();
+      for (const l of readFileSync(logFile, 'utf8').split('\n')) {
+        if (!l.startsWith('{')) continue;
+        const j = JSON.parse(l) as { afi: number; established: number };
+        up.set(j.afi, j.established);
+      }
+      this.up4 = up.get(1) ?? NaN;
+      this.up6 = up.get(2) ?? NaN;
+      const t0 = Math.min(this.up4, v6 > 0 ? this.up6 : Infinity);
+      const t = converge(samples, t0, [v4, v6]);
+      return { seconds999: t.seconds999, seconds: t.seconds, cpu: t.cpu, senderCpu, ...this.perFamily(t, v6 > 0) };
+    } finally {
+      await p.stop('SIGTERM', 10_000);
+    }
   }
 
   /** The sender's Established time of a protocol (its "Since" column, hh:mm:ss.mmm today). */
@@ -285,6 +359,7 @@ protocol bgp bgp6 {
   }
 
   async disableSender(): Promise<void> {
+    if (this.senderKind === 'replay') return; // receiveReplay stops it
     // Also after a failed run, where a protocol may never have been enabled.
     await this.bird(this.senderSock, 'disable bgp4').catch(() => '');
     await this.bird(this.senderSock, 'disable bgp6').catch(() => '');
@@ -507,36 +582,50 @@ try {
   await b.setup();
   log(`generating and loading the BIRD sender (${N4} IPv4 /24 + ${N6} IPv6 /48)...`);
   const sender = await b.startSender(65002, N4, N6);
-  const runs = new Map<string, Result[]>();
-  for (let k = 0; k < RUNS; k++) {
+  /** RUNS times each wanted receiver in turn; one median row each. */
+  const rounds = async (receivers: string[]): Promise<Result[]> => {
+    const runs = new Map<string, Result[]>();
     const more = (r: Result): void => void runs.set(r.name, [...(runs.get(r.name) ?? []), r]);
-    if (want('bird')) {
-      log('receiver: BIRD');
-      more(await b.birdReceiver(N4, N6));
+    for (let k = 0; k < RUNS; k++) {
+      if (receivers.includes('bird')) {
+        log('receiver: BIRD');
+        more(await b.birdReceiver(N4, N6));
+      }
+      if (receivers.includes('tern')) {
+        log('receiver: tern-bgpd');
+        more(await b.ternReceiver(N4, N6));
+      }
+      if (receivers.includes('gobgp')) {
+        log('receiver: GoBGP');
+        more(await b.gobgpReceiver(N4, N6));
+      }
     }
-    if (want('tern')) {
-      log('receiver: tern-bgpd');
-      more(await b.ternReceiver(N4, N6));
-    }
-    if (want('gobgp')) {
-      log('receiver: GoBGP');
-      more(await b.gobgpReceiver(N4, N6));
-    }
+    return [...runs.values()].map(median);
+  };
+  const recv = wantPhase('receive') ? await rounds(RECEIVERS.filter(wantReceiver)) : [];
+  // The replay sender feeds GoBGP (~8 s a run) only when it is named.
+  let replay: Result[] = [];
+  if (wantPhase('replay')) {
+    log('recording the BIRD sender for the replay sender...');
+    await b.recordSender(N6 > 0);
+    b.senderKind = 'replay';
+    replay = await rounds(['bird', 'tern', ...(only.includes('gobgp') ? ['gobgp'] : [])].filter(wantReceiver));
+    b.senderKind = 'bird';
   }
-  const recv = [...runs.values()].map(median);
   const send: Result[] = [];
-  if (want('send')) {
+  if (wantPhase('send')) {
     log('sending: BIRD → BIRD (IPv4 only)');
     send.push(await b.birdReceiver(N4, 0, 'BIRD → BIRD'));
     await sender.stop('SIGTERM', 10_000);
     log('sending: tern-bgpd → BIRD');
     send.push(await b.ternSender(N4));
   }
+  const what = `${N4.toLocaleString('en-US')} IPv4 /24 + ${N6.toLocaleString('en-US')} IPv6 /48`;
   const out = [
-    `Receive ${N4.toLocaleString('en-US')} IPv4 /24 + ${N6.toLocaleString('en-US')} IPv6 /48 from a BIRD sender (from Established to all in the Loc-RIB):`,
-    '',
-    table(recv, recv.find((r) => r.name === 'BIRD')),
-    '',
+    ...(recv.length > 0 ? [`Receive ${what} from a BIRD sender (from Established to all in the Loc-RIB):`, '', table(recv, recv.find((r) => r.name === 'BIRD')), ''] : []),
+    ...(replay.length > 0
+      ? [`Receive ${what} from a replay sender (the same table written as fast as the receiver reads it: the receiver sets the pace):`, '', table(replay, replay.find((r) => r.name === 'BIRD')), '']
+      : []),
     ...(send.length > 0
       ? [`Send ${N4.toLocaleString('en-US')} IPv4 /24 to a BIRD receiver (from Established to all imported):`, '', table(send, send.find((r) => r.name === 'BIRD → BIRD'), false), '']
       : []),
