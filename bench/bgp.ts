@@ -8,6 +8,11 @@
 // `gobgp global rib summary`). "sender CPU s" is the BIRD sender's CPU over each receive.
 // Receivers are sampled every 10 ms (GoBGP every 100 ms) from the moment the sender is enabled;
 // each sample is stamped when its answer arrives. Memory = the receiver's peak RSS (VmHWM).
+// Replay: the BIRD sender is busy for nearly the whole receive, so it sets the pace for every
+// receiver. bench/replay-sender.ts records its UPDATE stream once (byte for byte, in its order)
+// and then writes it to BIRD and tern-bgpd in turn the moment each session is Established, as
+// fast as the receiver reads it: there the receiver sets the pace ("sender CPU s" is the
+// replayer's, near zero).
 // Send: tern-bgpd originating 500,000 IPv4 /24 (originateBulk) to a BIRD receiver, against BIRD
 // sending the same to BIRD.
 //
@@ -17,7 +22,9 @@
 // run to run. "CPU s" is the receiver's CPU time from the last sample before the first prefix
 // arrived until it held every prefix (the sender's since its start for the send rows).
 //
-// Flags: --v4 N --v6 N (prefix counts), --only tern|bird|gobgp|send (repeatable),
+// Flags: --v4 N --v6 N (prefix counts), --only receive|replay|send|tern|bird|gobgp (repeatable:
+// phases and receivers; a kind not named means all of it, except that the replay feeds GoBGP
+// only when it is named),
 // --runs N (default 5: each receiver N times in turn, against the same loaded sender; the table
 // shows the median of each column and the note every run's time to 99.9 %; single runs differ
 // by ±20 % on a shared 2-core machine),
