@@ -36,6 +36,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ClientHttp2Session } from 'node:http2';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { connectUnix, unaryCall } from '../src/cni/transport.js';
@@ -180,6 +181,17 @@ interface Result {
   note: string;
 }
 
+/** What one receive measured (a Result without its name, memory and note). */
+type Received = Pick<Result, 'seconds999' | 'seconds' | 'v4s' | 'v6s' | 'cpu'> & { senderCpu: number };
+
+/** One family's session of the replay sender and the file holding its recorded stream. */
+interface ReplaySession {
+  afi: 1 | 2;
+  sender: string;
+  receiver: string;
+  file: string;
+}
+
 class Bench {
   lab!: Lab;
   send!: Host;
@@ -232,7 +244,7 @@ class Bench {
    * that work pending until something wakes it); a question on the socket wakes it, so the
    * figures time the receiver and not that pause. Every receiver gets the same treatment.
    */
-  async receive(what: string, pid: number, v4: number, v6: number, count: () => Promise<readonly [number, number]>, everyMs = POLL_MS): Promise<{ seconds999: number; seconds: number; v4s: number; v6s: number; cpu: number; senderCpu: number }> {
+  async receive(what: string, pid: number, v4: number, v6: number, count: () => Promise<readonly [number, number]>, everyMs = POLL_MS): Promise<Received> {
     if (this.senderKind === 'replay') return this.receiveReplay(what, pid, v4, v6, count, everyMs);
     const sender0 = cpuSeconds(this.senderPid);
     await this.enableSender(v6 > 0);
@@ -247,8 +259,8 @@ class Bench {
   }
 
   /** Each family's session between the sender's and the receiver's addresses, and where its recorded stream is kept. */
-  replaySessions(v6: boolean): { afi: 1 | 2; sender: string; receiver: string; file: string }[] {
-    const out: { afi: 1 | 2; sender: string; receiver: string; file: string }[] = [{ afi: 1, sender: this.send.fabricIp, receiver: this.recv.fabricIp, file: join(this.lab.dir, 'bird-v4.bgp') }];
+  replaySessions(v6: boolean): ReplaySession[] {
+    const out: ReplaySession[] = [{ afi: 1, sender: this.send.fabricIp, receiver: this.recv.fabricIp, file: join(this.lab.dir, 'bird-v4.bgp') }];
     if (v6) out.push({ afi: 2, sender: this.send.ipv6!, receiver: this.recv.ipv6!, file: join(this.lab.dir, 'bird-v6.bgp') });
     return out;
   }
@@ -266,7 +278,8 @@ class Bench {
       // Listening before the sender is enabled.
       await waitFor('recorder listening', async () => (await this.lab.exec(this.recv, 'ss', ['-Htln', 'sport', '=', ':179'], { allowFail: true })).stdout.trim() !== '', 30_000);
       await this.enableSender(v6);
-      const exit = await Promise.race([p.wait(), sleep(TIMEOUT_MS).then(() => null)]);
+      // An unreferenced timer: a pending one would keep the bench alive after its last table.
+      const exit = await Promise.race([p.wait(), delay(TIMEOUT_MS, null, { ref: false })]);
       if (exit?.code !== 0) throw new Error(`recording the BIRD sender failed: see ${logFile}`);
     } finally {
       await this.disableSender();
@@ -280,7 +293,7 @@ class Bench {
    * that was. Its CPU over the receive (from the last sample before the first prefix arrived, as
    * the receiver's) is the "sender CPU s" column: building the table before it connects is not.
    */
-  async receiveReplay(what: string, pid: number, v4: number, v6: number, count: () => Promise<readonly [number, number]>, everyMs: number): Promise<{ seconds999: number; seconds: number; v4s: number; v6s: number; cpu: number; senderCpu: number }> {
+  async receiveReplay(what: string, pid: number, v4: number, v6: number, count: () => Promise<readonly [number, number]>, everyMs: number): Promise<Received> {
     const sessions = this.replaySessions(v6 > 0).map((x) => ({ ...x, local: x.sender, peer: x.receiver }));
     const spec = { mode: 'replay', localAs: 65001, routerId: this.send.fabricIp, sessions };
     const logFile = join(logDir ?? this.lab.dir, `replay-${++logSeq}.log`);
