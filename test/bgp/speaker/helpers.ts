@@ -115,6 +115,9 @@ export class TernDaemon {
   }
 }
 
+/** How far two readings of one unchanged BIRD "Since" stamp may differ (see Bird.sameSession). */
+const SINCE_JITTER_MS = 50;
+
 export class Bird {
   readonly socket: string;
   readonly conf: string;
@@ -139,10 +142,26 @@ export class Bird {
   async established(proto: string): Promise<boolean> {
     return /BGP state:\s+Established/.test(await this.c('show', 'protocols', 'all', proto));
   }
-  /** The "Since" column of `show protocols` for a protocol: changes when the session resets. */
-  async since(proto: string): Promise<string> {
+  /**
+   * When an up protocol came up: its "Since" column of `show protocols`, in ms into the day (NaN
+   * when it is not up). It changes when the session resets.
+   */
+  async since(proto: string): Promise<number> {
     const line = (await this.c('show', 'protocols', proto)).split('\n').find((l) => l.startsWith(proto));
-    return line?.trim().split(/\s+/).slice(3, 5).join(' ') ?? '';
+    const [state, time] = line?.trim().split(/\s+/).slice(3, 5) ?? [];
+    const m = /^(\d\d):(\d\d):(\d\d)(?:\.(\d{1,3}))?$/.exec(time ?? '');
+    if (state !== 'up' || !m) return NaN;
+    return ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 + Number((m[4] ?? '0').padEnd(3, '0'));
+  }
+
+  /**
+   * Whether an up protocol is still in the session that came up at `since` (from since()). BIRD
+   * keeps the stamp on its monotonic clock and turns it into wall time at each question, so two
+   * readings of one stamp can differ by a millisecond or so; a reset moves it by at least the
+   * peers' 1 s connect retry.
+   */
+  async sameSession(proto: string, since: number): Promise<boolean> {
+    return Math.abs((await this.since(proto)) - since) <= SINCE_JITTER_MS;
   }
 }
 

@@ -84,11 +84,11 @@ protocol bgp ebgp6 {
 
   it('with linkLocalNextHop: false (reloaded) the route comes again with the global address only, same session', async () => {
     const since = await bird.since('ebgp6');
-    expect(since).not.toBe('');
+    expect(since).not.toBeNaN();
     bgpd.writeConfig(ternConfig(false));
     await bgpd.call('reload', {});
     await waitUntil('16-octet next hop in BIRD', async () => (await birdNextHops()).length === 1);
     expect(await birdNextHops()).toEqual([tern.ipv6]);
-    expect(await bird.since('ebgp6')).toBe(since);
+    expect(await bird.sameSession('ebgp6', since)).toBe(true);
   });
 });
