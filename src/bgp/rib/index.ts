@@ -1153,9 +1153,10 @@ export class Rib implements RibPort {
           const of = outs[j]!;
           const peer = owners[j]!;
           if (!changed && !of.addPath) continue;
-          // Its own route goes nowhere back to it: with nothing advertised for the prefix there
-          // is nothing to do (a full table from one peer would otherwise queue every prefix).
-          if (!of.addPath && bestPeer === peer.desc.id && (slot >= of.adj.length || of.adj[slot] === 0)) continue;
+          // Its own route goes nowhere back to it, and a prefix with no route goes nowhere: with
+          // nothing advertised for the prefix there is nothing to do (a full table from one peer,
+          // or its withdrawal, would otherwise queue every prefix).
+          if (!of.addPath && (best < 0 || bestPeer === peer.desc.id) && (slot >= of.adj.length || of.adj[slot] === 0)) continue;
           this.markDirty(peer, of, ft, slot);
         }
         ft.maybeFree(slot);

@@ -27,6 +27,20 @@ describe('Adj-RIB-In and Loc-RIB', () => {
     expect(r.stats().peers[0]!.accepted).toBe(1);
   });
 
+  it('a peer withdrawing routes that were never sent back to it queues nothing: every prefix slot is freed at once', () => {
+    const r = rib();
+    r.peerUp(ebgp(1), () => {});
+    // Past the initial dump (its End-of-RIB only), as a live session is.
+    expect(r.drainOut(1, 1 << 20)).toHaveLength(2);
+    feed(r, 1, announce(['10.0.0.0/24', '10.0.1.0/24'], attrs({ asPath: [65101] })));
+    feed(r, 1, announce(['2001:db8:1::/48'], attrs({ asPath: [65101], nextHop: '2001:db8::1' })));
+    expect(r.drainOut(1, 1 << 20)).toEqual([]);
+    feed(r, 1, withdraw(['10.0.0.0/24', '10.0.1.0/24']));
+    feed(r, 1, withdraw(['2001:db8:1::/48']));
+    expect(r.stats()).toMatchObject({ ipv4Prefixes: 0, ipv6Prefixes: 0, paths: 0 });
+    expect(r.drainOut(1, 1 << 20)).toEqual([]);
+  });
+
   it('update() counts the prefixes announced: both families, loops included, treat-as-withdraw and withdrawals not', () => {
     const r = rib();
     r.peerUp(ebgp(1), () => {});
