@@ -199,6 +199,35 @@ function rejectAll(): PolicyChain {
   return new PolicyChain([new Policy({ name: 'unknown-policy', terms: [], default: 'reject' })]);
 }
 
+/**
+ * The descriptor as the RIB keeps it: every field present, in one order, so that every peer's
+ * descriptor has one hidden class. Sessions build theirs with spreads and an optional
+ * link-local field (two classes or more); code that reads `ps.desc` on the UPDATE path, made
+ * optimized by the start-up warm-up, would otherwise be thrown away when the first real session
+ * brings a class it has not seen.
+ */
+function fixedShape(d: PeerDescriptor): PeerDescriptor {
+  return {
+    id: d.id,
+    address: d.address,
+    peerAs: d.peerAs,
+    localAs: d.localAs,
+    remoteRouterId: d.remoteRouterId,
+    localRouterId: d.localRouterId,
+    localAddress: d.localAddress,
+    localLinkLocal: d.localLinkLocal,
+    ibgp: d.ibgp,
+    routeReflectorClient: d.routeReflectorClient,
+    receiveCtx: d.receiveCtx,
+    sendCtx: d.sendCtx,
+    families: d.families,
+    gracefulRestart: d.gracefulRestart,
+    importPolicies: d.importPolicies,
+    exportPolicies: d.exportPolicies,
+    maxPrefixes: d.maxPrefixes,
+  };
+}
+
 export class Rib implements RibPort {
   private readonly v4 = new FamilyTable(4);
   private readonly v6 = new FamilyTable(6);
@@ -261,7 +290,7 @@ export class Rib implements RibPort {
       };
       this.peers[desc.id] = ps;
     }
-    ps.desc = desc;
+    ps.desc = fixedShape(desc);
     ps.nextHopSelf = desc.nextHopSelf ?? false;
     ps.linkLocalNextHop = desc.linkLocalNextHop ?? true;
     ps.up = true;
@@ -526,15 +555,13 @@ export class Rib implements RibPort {
     const old = ps.desc;
     const importChanged = old.importPolicies.join('\u0000') !== s.importPolicies.join('\u0000');
     const rrChanged = old.routeReflectorClient !== s.routeReflectorClient;
-    const desc: RibPeer = {
+    const desc = fixedShape({
       ...old,
       importPolicies: [...s.importPolicies],
       exportPolicies: [...s.exportPolicies],
       maxPrefixes: s.maxPrefixes,
       routeReflectorClient: s.routeReflectorClient,
-      nextHopSelf: s.nextHopSelf,
-      linkLocalNextHop: s.linkLocalNextHop ?? ps.linkLocalNextHop,
-    };
+    });
     ps.desc = desc;
     ps.nextHopSelf = s.nextHopSelf;
     ps.linkLocalNextHop = s.linkLocalNextHop ?? ps.linkLocalNextHop;

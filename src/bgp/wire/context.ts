@@ -22,13 +22,14 @@ export const IPV6_UNICAST = familyKey(2, 1);
 const EMPTY: ReadonlySet<number> = new Set<number>();
 
 /** The context before OPEN is exchanged: 2-octet AS, 4096-octet messages, no ADD-PATH. */
-export const DEFAULT_CONTEXT: WireContext = Object.freeze({
-  as4: false,
-  extendedMessage: false,
-  addPath: EMPTY,
-  extendedNextHop: EMPTY,
-});
+export const DEFAULT_CONTEXT: WireContext = makeContext();
 
+/**
+ * A context. Every context is made here, so all have one hidden class: the header check and the
+ * UPDATE scanner see the default context (before OPEN) and negotiated ones on one session, and a
+ * second class would throw away their optimized code (not frozen for the same reason; the type
+ * is read-only).
+ */
 export function makeContext(p: Partial<WireContext> = {}): WireContext {
   return {
     as4: p.as4 ?? false,

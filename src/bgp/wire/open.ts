@@ -2,7 +2,7 @@
 // extended optional parameters length.
 import { AS_TRANS, ErrCode, MsgType, OPT_PARAM_CAPABILITIES, OPT_PARAM_EXTENDED, OpenSubcode } from './constants.js';
 import type { WireContext } from './context.js';
-import { DEFAULT_CONTEXT, familyKey } from './context.js';
+import { DEFAULT_CONTEXT, familyKey, makeContext } from './context.js';
 import { dotted, u16, w16, writeDotted } from './bytes.js';
 import type { BgpError, Result } from './errors.js';
 import { bgpError, fail, ok } from './errors.js';
@@ -195,7 +195,7 @@ export function negotiate(local: OpenMessage, remote: OpenMessage): { receive: W
   const le = enhOf(l);
   const extendedNextHop = new Set<number>([...enhOf(r)].filter((k) => le.has(k)));
   return {
-    receive: { as4, extendedMessage, addPath: rx, extendedNextHop },
-    send: { as4, extendedMessage, addPath: tx, extendedNextHop },
+    receive: makeContext({ as4, extendedMessage, addPath: rx, extendedNextHop }),
+    send: makeContext({ as4, extendedMessage, addPath: tx, extendedNextHop }),
   };
 }

@@ -18,7 +18,9 @@ export class MessageReader {
   ctx: WireContext;
   private chunks: Uint8Array[] = [];
   private pos = 0;
-  private readonly hdr = new Uint8Array(HEADER_LENGTH);
+  // A Buffer like every other array the header checks see (socket chunks, whole messages):
+  // one more kind of array would make those checks polymorphic and throw away their optimized code.
+  private readonly hdr = Buffer.alloc(HEADER_LENGTH);
   private hdrFill = 0;
   private partial: Uint8Array | null = null;
   private partialFill = 0;
