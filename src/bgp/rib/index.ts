@@ -68,7 +68,16 @@ export interface RibOptions {
   refreshStaleMs?: number;
   clock?: Clock;
   logger?: Logger;
+  /**
+   * Prefix slots reserved per family (FamilyTable's `cap`): address space, touched only as slots
+   * are used. Default: a full Internet table without growing, 1,048,576 IPv4 and 262,144 IPv6
+   * (about 1.0M and 0.23M prefixes in 2026); more still grows.
+   */
+  reserve?: { v4: number; v6: number };
 }
+
+/** RibOptions.reserve's default. */
+export const FULL_TABLE_RESERVE = { v4: 1 << 20, v6: 1 << 18 } as const;
 
 export interface BestPath {
   /** null for a locally originated route. */
@@ -229,8 +238,8 @@ function fixedShape(d: PeerDescriptor): PeerDescriptor {
 }
 
 export class Rib implements RibPort {
-  private readonly v4 = new FamilyTable(4);
-  private readonly v6 = new FamilyTable(6);
+  private readonly v4: FamilyTable;
+  private readonly v6: FamilyTable;
   private readonly store = new AttrStore();
   /** Outgoing attribute blocks for every peer: a reflector's clients share one per source route. */
   private readonly outSets = new OutSetTable();
@@ -264,6 +273,9 @@ export class Rib implements RibPort {
   private readonly scratch: Prefix = { addr: new Uint8Array(16), len: 0, pathId: 0 };
 
   constructor(o: RibOptions) {
+    const reserve = o.reserve ?? FULL_TABLE_RESERVE;
+    this.v4 = new FamilyTable(4, reserve.v4);
+    this.v6 = new FamilyTable(6, reserve.v6);
     this.localAs = o.localAs;
     this.routerId = o.routerId >>> 0;
     this.env = { role: o.role, clusterId: (o.clusterId ?? o.routerId) >>> 0, defaultLocalPref: o.defaultLocalPref ?? 100 };
@@ -308,7 +320,8 @@ export class Rib implements RibPort {
       const ft = fkey === IPV4_UNICAST ? this.v4 : this.v6;
       ps.out.push({
         fkey, family: ft.family, addPath: desc.sendCtx.addPath.has(fkey),
-        adj: new Int32Array(ft.cap), adjAp: new Map(), dirtyMark: new Uint8Array(ft.cap), dirtyList: [],
+        // Sized by the slots in use (grown as more are), not by the table's reservation.
+        adj: new Int32Array(ft.hi), adjAp: new Map(), dirtyMark: new Uint8Array(ft.hi), dirtyList: [],
         dumpCursor: 0, buckets: new Map(), withdraws: { items: [], pos: 0 }, eorPending: true,
         mpIpv4: fkey === IPV4_UNICAST && desc.sendCtx.extendedNextHop.has(IPV4_UNICAST), refresh: null,
       });
@@ -1206,7 +1219,7 @@ export class Rib implements RibPort {
   private markDirty(ps: PeerState, of: OutFamily, ft: FamilyTable, slot: number): void {
     // The initial dump has not reached this slot yet: it will look at it anyway.
     if (of.dumpCursor >= 0 && slot >= of.dumpCursor) return;
-    if (of.dirtyMark.length < ft.cap) of.dirtyMark = growTo(of.dirtyMark, ft.cap);
+    if (slot >= of.dirtyMark.length) of.dirtyMark = growTo(of.dirtyMark, ft.hi);
     if (of.dirtyMark[slot] !== 0) return;
     of.dirtyMark[slot] = 1;
     // Wake once when the queue goes from empty to not empty; the peer pulls the rest.
@@ -1328,7 +1341,7 @@ export class Rib implements RibPort {
 
   private resolveAll(ps: PeerState, of: OutFamily): void {
     const ft = this.tableOf(of.family);
-    if (of.adj.length < ft.cap && !of.addPath) of.adj = growTo(of.adj, ft.cap);
+    if (of.adj.length < ft.hi && !of.addPath) of.adj = growTo(of.adj, ft.hi);
     if (of.dumpCursor >= 0) {
       // A re-export pass (configurePeer, setPolicies) must also withdraw what lost its last path
       // meanwhile: markDirty skips slots at or past the cursor.

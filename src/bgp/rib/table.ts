@@ -115,7 +115,7 @@ export class FamilyTable {
   touchedCount = 0;
   private touchedSpare = new Int32Array(1024);
   /** This family's path records (a path id sent under ADD-PATH is a record number + 1). */
-  readonly paths = new PathStore();
+  readonly paths: PathStore;
   /** Output of `resolveField`: the slot and path id of each prefix of an NLRI field. */
   fieldSlots = new Int32Array(1024);
   fieldIds = new Uint32Array(1024);
@@ -129,12 +129,22 @@ export class FamilyTable {
   private readonly k6 = new Int32Array(4);
   private k6Hash = 0;
 
+  /**
+   * `cap`: the slots (and path records) reserved up front. The per-slot arrays are made that long
+   * and not filled, so a slot's memory is first touched when the slot is handed out: a large
+   * reservation costs address space, not resident memory, and spares a growing table its copies
+   * (each doubling allocates, copies and faults in every array again, and leaves the old ones to
+   * the garbage collector, whose external-memory trigger then runs collections mid-table). The
+   * index is written all over by each insert, so it starts small and grows with the count.
+   */
   constructor(readonly family: 4 | 6, cap = 1024) {
     this.afi = family === 4 ? 1 : 2;
     this.bits = family === 4 ? 32 : 128;
     this.cap = cap;
-    this.index = new Int32Array(cap * 4).fill(-1);
-    this.indexMask = cap * 2 - 1;
+    this.paths = new PathStore(cap);
+    const positions = 2 * Math.min(cap, 1024);
+    this.index = new Int32Array(positions * 2).fill(-1);
+    this.indexMask = positions - 1;
     this.head = new Int32Array(cap);
     this.best = new Int32Array(cap);
     this.bestAttrs = new Int32Array(cap);
