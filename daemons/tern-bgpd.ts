@@ -9,4 +9,5 @@ await runBgpDaemon({
   opsListen: '0.0.0.0:9180',
   role: 'speaker',
   warmUp: true,
+  reserveFullTable: true,
 });

@@ -69,14 +69,18 @@ export interface RibOptions {
   clock?: Clock;
   logger?: Logger;
   /**
-   * Prefix slots reserved per family (FamilyTable's `cap`): address space, touched only as slots
-   * are used. Default: a full Internet table without growing, 1,048,576 IPv4 and 262,144 IPv6
-   * (about 1.0M and 0.23M prefixes in 2026); more still grows.
+   * Prefix slots and path records reserved per family (FamilyTable's `cap`): address space,
+   * touched only as slots are used; past it the arrays double. Default: FamilyTable's small one.
+   * tern-bgpd asks for FULL_TABLE_RESERVE (BgpDaemonSpec.reserveFullTable).
    */
   reserve?: { v4: number; v6: number };
 }
 
-/** RibOptions.reserve's default. */
+/**
+ * A full Internet table without growing: 1,048,576 IPv4 and 262,144 IPv6 (about 1.0M and 0.23M
+ * prefixes in 2026). Costs a RIB about 1 MB resident, but ~12 ms to make (mapping the arrays and
+ * the collections V8's external-memory accounting starts), so only a daemon asks for it.
+ */
 export const FULL_TABLE_RESERVE = { v4: 1 << 20, v6: 1 << 18 } as const;
 
 export interface BestPath {
@@ -183,6 +187,8 @@ export interface RibStats {
   outSets: number;
   /** Groups of peers that share export results (see `exportClasses`). */
   exportClasses: number;
+  /** Prefix slots each family holds before its arrays grow (RibOptions.reserve, or what it grew to). */
+  capacity: { v4: number; v6: number };
 }
 
 const ORIGINS = ['igp', 'egp', 'incomplete'] as const;
@@ -273,9 +279,8 @@ export class Rib implements RibPort {
   private readonly scratch: Prefix = { addr: new Uint8Array(16), len: 0, pathId: 0 };
 
   constructor(o: RibOptions) {
-    const reserve = o.reserve ?? FULL_TABLE_RESERVE;
-    this.v4 = new FamilyTable(4, reserve.v4);
-    this.v6 = new FamilyTable(6, reserve.v6);
+    this.v4 = new FamilyTable(4, o.reserve?.v4);
+    this.v6 = new FamilyTable(6, o.reserve?.v6);
     this.localAs = o.localAs;
     this.routerId = o.routerId >>> 0;
     this.env = { role: o.role, clusterId: (o.clusterId ?? o.routerId) >>> 0, defaultLocalPref: o.defaultLocalPref ?? 100 };
@@ -884,6 +889,7 @@ export class Rib implements RibPort {
       attributeSets: this.store.size,
       outSets: this.outSets.size,
       exportClasses: this.exportClasses.size,
+      capacity: { v4: this.v4.cap, v6: this.v6.cap },
       peers: this.peers.flatMap((p) =>
         p ? [{ id: p.desc.id, up: p.up, accepted: p.accepted, loopDropped: p.loopDropped }] : [],
       ),

@@ -30,13 +30,6 @@ const ctx = makeContext({ as4: true });
 const PER_MESSAGE = 10;
 
 /**
- * The scratch RIB's reservation: its own table, not a full one. Code does not depend on it, and
- * the full reservation, freed after, would raise the C allocator's mmap threshold enough that the
- * speaker's own reserved tables could come from reused (already touched) heap memory instead.
- */
-const SCRATCH_RESERVE = { v4: 16_384, v6: 4_096 };
-
-/**
  * Attribute set number k of a synthetic table from a neighbour in AS 65010 (also what
  * bench/bgp-rib.ts feeds its RIB): a 4-octet AS in the path, MED, two communities, and for
  * IPv4 a NEXT_HOP (IPv6 takes its next hop in MP_REACH_NLRI).
@@ -116,7 +109,7 @@ export function warmUpUpdatePath(o: { v4?: number; v6?: number; rounds?: number 
   };
   const held = { v4: 0, v6: 0, v4AfterWithdraw: 0 };
   for (let r = 0; r < rounds; r++) {
-    const rib = new Rib({ localAs: 64511, routerId: 0xc0000201, role: 'speaker', multipath: { enabled: false, maxPaths: 1 }, policies: new PolicyTable([]), reserve: SCRATCH_RESERVE });
+    const rib = new Rib({ localAs: 64511, routerId: 0xc0000201, role: 'speaker', multipath: { enabled: false, maxPaths: 1 }, policies: new PolicyTable([]) });
     rib.peerUp(peer, () => {});
     // As a session does once Established: the initial dump (of an empty table here) and its
     // End-of-RIB. This moves each Adj-RIB-Out past its dump, as a real session's does, so code

@@ -7,6 +7,7 @@ import { daemonCommand, daemonConfig, runDaemon, type DaemonContext } from '../.
 import { statusHandler } from '../../daemon/status.js';
 import { startGrpcServer } from '../../grpc/index.js';
 import { bgpProto } from '../../proto/load.js';
+import { FULL_TABLE_RESERVE } from '../rib/index.js';
 import { warmUpUpdatePath } from '../rib/warmup.js';
 import { BgpSchema, type BgpConfig } from './config.js';
 import { bgpHandlers } from './grpc.js';
@@ -25,6 +26,11 @@ export interface BgpDaemonSpec {
    * tables, does not.
    */
   warmUp?: boolean;
+  /**
+   * Reserve a full Internet table in the RIB (FULL_TABLE_RESERVE), so a first full table lands
+   * without growing its arrays: tern-bgpd. tern-rrd keeps the small default.
+   */
+  reserveFullTable?: boolean;
 }
 
 export function bgpDaemonSchema(spec: BgpDaemonSpec) {
@@ -69,11 +75,16 @@ export async function startSpeakerDaemon(
     const w = warmUpUpdatePath();
     log.info({ prefixes: w.prefixes, ms: Math.round(w.ms) }, 'UPDATE path warmed up');
   }
-  const speaker = new Speaker({ config: cfg.bgp, ...(cfg.nodeIP ? { nodeIp: cfg.nodeIP } : {}), log });
+  const speaker = new Speaker({
+    config: cfg.bgp,
+    ...(cfg.nodeIP ? { nodeIp: cfg.nodeIP } : {}),
+    ...(spec.reserveFullTable ? { ribReserve: FULL_TABLE_RESERVE } : {}),
+    log,
+  });
   registerSpeakerMetrics(ctx.registry, speaker);
   await speaker.start();
   const listening = speaker.listening();
-  log.info({ routerId: speaker.routerId, as: cfg.bgp.asNumber, role: cfg.bgp.role, listen: listening, peers: cfg.bgp.peers.length }, 'BGP speaker started');
+  log.info({ routerId: speaker.routerId, as: cfg.bgp.asNumber, role: cfg.bgp.role, listen: listening, peers: cfg.bgp.peers.length, ribCapacity: speaker.rib.stats().capacity }, 'BGP speaker started');
 
   let reloading: Promise<ReloadResult> | null = null;
   const reload = async (): Promise<ReloadResult> => {

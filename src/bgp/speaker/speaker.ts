@@ -75,6 +75,8 @@ export interface SpeakerOptions {
   /** BFD receive port (default 3784) and the neighbours' BFD port: other values are for tests. */
   bfdPort?: number;
   bfdPeerPort?: number;
+  /** RibOptions.reserve (tern-bgpd: FULL_TABLE_RESERVE). */
+  ribReserve?: { v4: number; v6: number };
 }
 
 export interface ReloadResult {
@@ -164,6 +166,7 @@ export class Speaker extends EventEmitter {
       // RFC 7313 §4: the EoRR wait is the graceful-restart stale time.
       refreshStaleMs: o.config.gracefulRestart.staleTime * 1000,
       ...(o.clock ? { clock: o.clock } : {}),
+      ...(o.ribReserve ? { reserve: o.ribReserve } : {}),
       logger: this.log.child({ part: 'rib' }),
     });
     const listen = listenOf(o.config);

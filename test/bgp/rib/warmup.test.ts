@@ -10,6 +10,7 @@ import { unary } from '../../../src/grpc/index.js';
 import { bgpProto } from '../../../src/proto/load.js';
 import type { BgpClient } from '../../../src/proto/gen/tern/bgp/v1/Bgp.js';
 import type { Stats__Output } from '../../../src/proto/gen/tern/bgp/v1/Stats.js';
+import { FULL_TABLE_RESERVE } from '../../../src/bgp/rib/index.js';
 import { warmUpUpdatePath } from '../../../src/bgp/rib/warmup.js';
 import { freePort } from '../../../src/lab/ports.js';
 import { Daemon, waitFor } from '../../robustness/harness.js';
@@ -47,9 +48,10 @@ describe('the daemons', () => {
     return d;
   };
 
-  it('tern-bgpd warms up before its speaker starts; its RIB holds only its own route', async () => {
+  it('tern-bgpd warms up before its speaker starts and reserves a full table; its RIB holds only its own route', async () => {
     const d = await start('tern-bgpd');
     expect(d.logged('UPDATE path warmed up')).toEqual([expect.objectContaining({ prefixes: 24_000 })]);
+    expect(d.logged('BGP speaker started')).toEqual([expect.objectContaining({ ribCapacity: { ...FULL_TABLE_RESERVE } })]);
     const text = d.logText();
     expect(text.indexOf('UPDATE path warmed up')).toBeLessThan(text.indexOf('BGP speaker started'));
     const c = new (bgpProto().tern.bgp.v1.Bgp)(`unix:${d.socket}`, grpc.credentials.createInsecure()) as unknown as BgpClient;
@@ -61,8 +63,9 @@ describe('the daemons', () => {
     }
   });
 
-  it('tern-rrd does not', async () => {
+  it('tern-rrd does neither', async () => {
     const d = await start('tern-rrd');
     expect(d.logged('UPDATE path warmed up')).toEqual([]);
+    expect(d.logged('BGP speaker started')).toEqual([expect.objectContaining({ ribCapacity: { v4: 1024, v6: 1024 } })]);
   });
 });
