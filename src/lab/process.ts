@@ -151,18 +151,20 @@ export class ManagedProcess {
       if (info.logFile) this.log = createWriteStream(info.logFile, { flags: 'a' });
       const onData = (b: Buffer) => {
         this.tailBuf.push(b);
-        this.log?.write(b);
+        // A grandchild may hold the pipe after the process itself exits: its output arrives
+        // after the log has closed and goes only to the tail.
+        if (this.log && !this.log.writableEnded) this.log.write(b);
         for (const l of this.outputListeners) l();
       };
       child.stdout?.on('data', onData);
       child.stderr?.on('data', onData);
+      // 'close' comes once both pipes are drained, after 'exit'.
+      child.once('close', () => this.log?.end());
     }
     this.exitPromise = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
         registry.delete(this);
-        // Let 'data' events still in flight arrive before the log closes.
-        setImmediate(() => this.log?.end());
         for (const l of this.outputListeners) l();
         resolve(this.exitInfo);
       });

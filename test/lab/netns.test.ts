@@ -1,7 +1,7 @@
 // The namespace lab against the real kernel: hosts on a fabric bridge, pods behind hosts,
 // routes between them, link faults, processes by PID, teardown. Every address and route
 // lives inside namespaces these tests create; the root namespace is checked to be untouched.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type Host, type Pod } from '../../src/lab/netns.js';
 import { run } from '../../src/lab/exec.js';
@@ -178,6 +178,16 @@ describe('Lab: processes', () => {
     expect(p.logFile).toMatch(new RegExp(`^${lab.dir}/`));
     await p.stop();
     expect(pidAlive(p.pid, p.startTime)).toBe(false);
+  });
+
+  it('logs output that a grandchild writes after the process has exited, without a write after end', async () => {
+    // The subshell keeps the pipes open after bash exits; its line comes after 'exit'.
+    const p = lab.spawn('h1', 'bash', ['-c', '(sleep 0.3; echo "late line") & echo "early line"; exit 0']);
+    expect(await p.wait()).toEqual({ code: 0, signal: null });
+    // The log closes once both pipes have closed; poll until the late line is on disk.
+    const deadline = Date.now() + 5000;
+    while (!readFileSync(p.logFile!, 'utf8').includes('late line') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(readFileSync(p.logFile!, 'utf8')).toMatch(/early line\nlate line/);
   });
 
   it('keeps the tail of the output for error messages', async () => {
