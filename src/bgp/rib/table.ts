@@ -358,7 +358,13 @@ export class FamilyTable {
     const hv = this.k6Hash;
     const i = this.allocSlot();
     this.len[i] = len;
-    this.addr6.set(this.k6, i * 4);
+    // Four stores, not addr6.set(k6, …): that is a builtin call costing ~160 instructions a prefix.
+    const k = this.k6;
+    const a = this.addr6;
+    a[i * 4] = k[0]!;
+    a[i * 4 + 1] = k[1]!;
+    a[i * 4 + 2] = k[2]!;
+    a[i * 4 + 3] = k[3]!;
     if (idx === this.index) {
       const h = -1 - r;
       idx[h * 2] = i;
