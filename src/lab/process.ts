@@ -151,14 +151,13 @@ export class ManagedProcess {
       if (info.logFile) this.log = createWriteStream(info.logFile, { flags: 'a' });
       const onData = (b: Buffer) => {
         this.tailBuf.push(b);
-        // A grandchild may hold the pipe after the process itself exits: its output arrives
-        // after the log has closed and goes only to the tail.
-        if (this.log && !this.log.writableEnded) this.log.write(b);
+        this.log?.write(b);
         for (const l of this.outputListeners) l();
       };
       child.stdout?.on('data', onData);
       child.stderr?.on('data', onData);
-      // 'close' comes once both pipes are drained, after 'exit'.
+      // The log closes on 'close', when both pipes have ended, not on 'exit': a grandchild
+      // holding the pipes (a wrapper's child) may still write after the process itself exits.
       child.once('close', () => this.log?.end());
     }
     this.exitPromise = new Promise((resolve) => {

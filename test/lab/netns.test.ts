@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type Host, type Pod } from '../../src/lab/netns.js';
 import { run } from '../../src/lab/exec.js';
 import { pidAlive } from '../../src/lab/process.js';
+import { waitFor } from '../robustness/harness.js';
 
 async function netnsList(): Promise<string[]> {
   const r = await run('ip', ['netns', 'list']);
@@ -184,10 +185,13 @@ describe('Lab: processes', () => {
     // The subshell keeps the pipes open after bash exits; its line comes after 'exit'.
     const p = lab.spawn('h1', 'bash', ['-c', '(sleep 0.3; echo "late line") & echo "early line"; exit 0']);
     expect(await p.wait()).toEqual({ code: 0, signal: null });
-    // The log closes once both pipes have closed; poll until the late line is on disk.
-    const deadline = Date.now() + 5000;
-    while (!readFileSync(p.logFile!, 'utf8').includes('late line') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(readFileSync(p.logFile!, 'utf8')).toMatch(/early line\nlate line/);
+    // The log closes once both pipes have closed: wait until the late line is on disk.
+    const log = await waitFor('the late line in the log', async () => {
+      const text = readFileSync(p.logFile!, 'utf8');
+      if (!text.includes('late line')) throw new Error('not yet');
+      return text;
+    }, 5000, 20);
+    expect(log).toMatch(/early line\nlate line/);
   });
 
   it('keeps the tail of the output for error messages', async () => {
