@@ -292,8 +292,8 @@ export class AttrStore {
     return this.intern(afi, normaliseReceived(list, ctx.as4, ibgp), nextHop, linkLocal, alias);
   }
 
-  ref(a: Attrs): void {
-    a.refs++;
+  ref(a: Attrs, n = 1): void {
+    a.refs += n;
   }
 
   /** Records that `derived` came from `source` by policy: the source lives as long as the result. */

@@ -48,6 +48,12 @@ export type { Clock, Timer } from './export.js';
 /** Peer id of locally originated paths (peer ids are below it). */
 export const LOCAL_PEER = 0xffff;
 
+/** A family's Adj-RIB-Outs and the peer owning each, gathered once per batch. */
+interface FamilyOuts {
+  outs: OutFamily[];
+  owners: PeerState[];
+}
+
 export interface RibOptions {
   localAs: number;
   /** BGP Identifier as an unsigned 32-bit number. */
@@ -1001,13 +1007,57 @@ export class Rib implements RibPort {
     else {
       // The whole field resolved to slots in one loop, then one direct call per prefix.
       n = ft.resolveField(buf, s, e, addPath, true);
-      const slots = ft.fieldSlots;
-      const ids = ft.fieldIds;
-      for (let k = 0; k < n; k++) this.announce(ft, slots[k]!, id, ids[k]!, r, ps);
+      this.announceResolved(ft, n, r, ps, addPath);
       if (r !== a) this.store.release(r);
     }
     this.store.release(a);
     return n;
+  }
+
+  /**
+   * Announces the `n` prefixes resolveField left in the table's field arrays. A prefix with no
+   * route and nothing pending in this batch (a new one: most of a first table) is decided here:
+   * its one path is its best, so it skips the touched list and the batch's decision pass. Not
+   * under ADD-PATH, where a later path of the same field could still change that best.
+   */
+  private announceResolved(ft: FamilyTable, n: number, a: Attrs, ps: PeerState, addPath: boolean): void {
+    const slots = ft.fieldSlots;
+    const ids = ft.fieldIds;
+    const peerId = ps.desc.id;
+    const listening = this.listeners.size > 0;
+    let outs: FamilyOuts | null = null;
+    let fresh = 0;
+    for (let k = 0; k < n; k++) {
+      const slot = slots[k]!;
+      if (addPath || ft.head[slot] !== -1 || ft.best[slot] !== -1 || (ft.flags[slot]! & PrefixFlag.TOUCHED) !== 0) {
+        this.announce(ft, slot, peerId, ids[k]!, a, ps);
+        continue;
+      }
+      const P = ft.paths;
+      const p = P.alloc();
+      P.peer[p] = peerId;
+      P.pathId[p] = ids[k]!;
+      P.attrs[p] = a.id;
+      P.flags[p] = 0;
+      P.prefix[p] = slot;
+      P.fam[p] = ft.family;
+      P.next[p] = -1;
+      ft.head[slot] = p;
+      ft.best[slot] = p;
+      ft.reason[slot] = 0;
+      ft.bestAttrs[slot] = a.id;
+      ft.bestPeer[slot] = peerId;
+      ft.flags[slot] = ft.flags[slot]! & ~PrefixFlag.BEST_STALE;
+      fresh++;
+      if (listening) this.events.push(this.event(ft, slot));
+      outs ??= this.familyOuts(ft.family);
+      this.queueExports(outs, ft, slot, true, p, peerId);
+    }
+    if (fresh > 0) {
+      this.store.ref(a, fresh);
+      ps.accepted += fresh;
+      this.bestChanges += fresh;
+    }
   }
 
   private announce(ft: FamilyTable, slot: number, peerId: number, pathId: number, a: Attrs, ps: PeerState | null): void {
@@ -1173,15 +1223,7 @@ export class Rib implements RibPort {
       if (n === 0) continue;
       const list = ft.takeTouched();
       // This family's Adj-RIB-Outs, gathered once per batch rather than once per prefix.
-      const outs: OutFamily[] = [];
-      const owners: PeerState[] = [];
-      for (const peer of this.upPeers) {
-        for (const of of peer.out) {
-          if (of.family !== ft.family) continue;
-          outs.push(of);
-          owners.push(peer);
-        }
-      }
+      const outs = this.familyOuts(ft.family);
       for (let k = 0; k < n; k++) {
         const slot = list[k]!;
         ft.flags[slot] = ft.flags[slot]! & ~PrefixFlag.TOUCHED;
@@ -1194,17 +1236,7 @@ export class Rib implements RibPort {
         if (changed) this.bestChanges++;
         if (listening && (changed || this.mp.enabled)) this.events.push(this.event(ft, slot));
         const best = ft.best[slot]!;
-        const bestPeer = best >= 0 ? ft.paths.peer[best]! : -1;
-        for (let j = 0; j < outs.length; j++) {
-          const of = outs[j]!;
-          const peer = owners[j]!;
-          if (!changed && !of.addPath) continue;
-          // Its own route goes nowhere back to it, and a prefix with no route goes nowhere: with
-          // nothing advertised for the prefix there is nothing to do (a full table from one peer,
-          // or its withdrawal, would otherwise queue every prefix).
-          if (!of.addPath && (best < 0 || bestPeer === peer.desc.id) && (slot >= of.adj.length || of.adj[slot] === 0)) continue;
-          this.markDirty(peer, of, ft, slot);
-        }
+        this.queueExports(outs, ft, slot, changed, best, best >= 0 ? ft.paths.peer[best]! : -1);
         ft.maybeFree(slot);
       }
     }
@@ -1221,6 +1253,35 @@ export class Rib implements RibPort {
   }
 
   // ---- export ----
+
+  /** The Adj-RIB-Outs of a family, with the peer owning each. */
+  private familyOuts(family: 4 | 6): FamilyOuts {
+    const outs: OutFamily[] = [];
+    const owners: PeerState[] = [];
+    for (const peer of this.upPeers) {
+      for (const of of peer.out) {
+        if (of.family !== family) continue;
+        outs.push(of);
+        owners.push(peer);
+      }
+    }
+    return { outs, owners };
+  }
+
+  /** Queues a just-decided prefix (best path record `best` from `bestPeer`) for the peers it concerns. */
+  private queueExports(x: FamilyOuts, ft: FamilyTable, slot: number, changed: boolean, best: number, bestPeer: number): void {
+    const { outs, owners } = x;
+    for (let j = 0; j < outs.length; j++) {
+      const of = outs[j]!;
+      const peer = owners[j]!;
+      if (!changed && !of.addPath) continue;
+      // Its own route goes nowhere back to it, and a prefix with no route goes nowhere: with
+      // nothing advertised for the prefix there is nothing to do (a full table from one peer,
+      // or its withdrawal, would otherwise queue every prefix).
+      if (!of.addPath && (best < 0 || bestPeer === peer.desc.id) && (slot >= of.adj.length || of.adj[slot] === 0)) continue;
+      this.markDirty(peer, of, ft, slot);
+    }
+  }
 
   private markDirty(ps: PeerState, of: OutFamily, ft: FamilyTable, slot: number): void {
     // The initial dump has not reached this slot yet: it will look at it anyway.

@@ -80,7 +80,9 @@ export class FamilyTable {
   cap: number;
   hi = 0;
   count = 0;
-  private readonly freeList: number[] = [];
+  /** Freed slots, a stack: freeSlots[0 .. freeCount). */
+  private freeSlots = new Int32Array(64);
+  private freeCount = 0;
   /**
    * Prefix → slot: open addressing over the slot arrays themselves (the key is addr4/addr6 + len
    * of the slot found), linear probing, at most half full, deletion by backward shift (no
@@ -125,9 +127,8 @@ export class FamilyTable {
   private fieldLen = new Uint8Array(1024);
   /** Keeps resolveField's first-pass reads from being optimized away. */
   sink = 0;
-  /** The IPv6 key being looked up (words as in addr6). */
+  /** The IPv6 key being looked up by find6 / get6 (words as in addr6). */
   private readonly k6 = new Int32Array(4);
-  private k6Hash = 0;
 
   /**
    * `cap`: the slots (and path records) reserved up front. The per-slot arrays are made that long
@@ -160,29 +161,31 @@ export class FamilyTable {
   private allocSlot(): number {
     this.count++;
     if (this.count * 2 > this.indexMask + 1) this.rehash((this.indexMask + 1) * 2);
-    const f = this.freeList.pop();
-    if (f !== undefined) return f;
-    if (this.hi === this.cap) {
-      const n = this.cap * 2;
-      // No fill: a slot gets its -1s when first handed out, so the new part of each array stays
-      // untouched (not even faulted in) until the table reaches it.
-      this.head = grow(this.head, n);
-      this.best = grow(this.best, n);
-      this.bestAttrs = grow(this.bestAttrs, n);
-      this.bestPeer = grow(this.bestPeer, n);
-      this.reason = grow(this.reason, n);
-      this.flags = grow(this.flags, n);
-      this.outRefs = grow(this.outRefs, n);
-      this.len = grow(this.len, n);
-      if (this.family === 4) this.addr4 = grow(this.addr4, n);
-      else this.addr6 = grow(this.addr6, n * 4);
-      this.cap = n;
-    }
+    if (this.freeCount > 0) return this.freeSlots[--this.freeCount]!;
+    if (this.hi === this.cap) this.growSlots();
     const i = this.hi++;
     this.head[i] = -1;
     this.best[i] = -1;
     this.bestAttrs[i] = -1;
     return i;
+  }
+
+  /** Doubles the per-slot arrays (apart from allocSlot, which the lookup loops inline). */
+  private growSlots(): void {
+    const n = this.cap * 2;
+    // No fill: a slot gets its -1s when first handed out, so the new part of each array stays
+    // untouched (not even faulted in) until the table reaches it.
+    this.head = grow(this.head, n);
+    this.best = grow(this.best, n);
+    this.bestAttrs = grow(this.bestAttrs, n);
+    this.bestPeer = grow(this.bestPeer, n);
+    this.reason = grow(this.reason, n);
+    this.flags = grow(this.flags, n);
+    this.outRefs = grow(this.outRefs, n);
+    this.len = grow(this.len, n);
+    if (this.family === 4) this.addr4 = grow(this.addr4, n);
+    else this.addr6 = grow(this.addr6, n * 4);
+    this.cap = n;
   }
 
   // ---- index ----
@@ -289,46 +292,14 @@ export class FamilyTable {
   }
 
   /**
-   * Index position of the IPv6 prefix whose ceil(len/8) network octets are at buf[o..] (host bits
-   * cleared on the way): its slot, or -1 - (the empty position where it would go). The words
-   * and their hash are left in k6 / k6Hash for an insert.
+   * Index position of the IPv6 key at keys[ko .. ko+4) (words as in addr6) with length len and
+   * key hash hv: its slot, or -1 - (the empty position where it would go).
    */
-  private probe6(buf: Uint8Array, o: number, len: number): number {
-    this.words6(buf, o, len);
-    const k = this.k6;
-    this.k6Hash = hash6(k[0]!, k[1]!, k[2]!, k[3]!, len);
-    return this.probeK6(len);
-  }
-
-  /** The network words of the IPv6 prefix at buf[o..] (host bits clear) into k6. */
-  private words6(buf: Uint8Array, o: number, len: number): void {
-    const n = (len + 7) >> 3;
-    let w0 = 0;
-    let w1 = 0;
-    let w2 = 0;
-    let w3 = 0;
-    for (let j = 0; j < n; j++) {
-      const v = buf[o + j]! << (24 - ((j & 3) << 3));
-      if (j < 4) w0 |= v;
-      else if (j < 8) w1 |= v;
-      else if (j < 12) w2 |= v;
-      else w3 |= v;
-    }
-    const k = this.k6;
-    k[0] = w0 & wordMask(len);
-    k[1] = w1 & wordMask(len - 32);
-    k[2] = w2 & wordMask(len - 64);
-    k[3] = w3 & wordMask(len - 96);
-  }
-
-  /** probe6 for the words in k6, whose hash is k6Hash. */
-  private probeK6(len: number): number {
-    const k = this.k6;
-    const w0 = k[0]!;
-    const w1 = k[1]!;
-    const w2 = k[2]!;
-    const w3 = k[3]!;
-    const hv = this.k6Hash;
+  private probe6(keys: Int32Array, ko: number, len: number, hv: number): number {
+    const w0 = keys[ko]!;
+    const w1 = keys[ko + 1]!;
+    const w2 = keys[ko + 2]!;
+    const w3 = keys[ko + 3]!;
     const a = this.addr6;
     const idx = this.index;
     const mask = this.indexMask;
@@ -340,31 +311,45 @@ export class FamilyTable {
     }
   }
 
+  /** The key (into k6) and key hash of the IPv6 prefix whose ceil(len/8) network octets are at buf[o..]. */
+  private key6(buf: Uint8Array, o: number, len: number): number {
+    const k = this.k6;
+    const n = (len + 7) >> 3;
+    const w0 = word6(buf, o, n) & wordMask(len);
+    const w1 = word6(buf, o + 4, n - 4) & wordMask(len - 32);
+    const w2 = word6(buf, o + 8, n - 8) & wordMask(len - 64);
+    const w3 = word6(buf, o + 12, n - 12) & wordMask(len - 96);
+    k[0] = w0;
+    k[1] = w1;
+    k[2] = w2;
+    k[3] = w3;
+    return hash6(w0, w1, w2, w3, len);
+  }
+
   /** The slot of the IPv6 prefix whose ceil(len/8) network octets are at buf[o..], or -1. */
   find6(buf: Uint8Array, o: number, len: number): number {
-    const r = this.probe6(buf, o, len);
+    const r = this.probe6(this.k6, 0, len, this.key6(buf, o, len));
     return r < 0 ? -1 : r;
   }
 
   /** Like find6, making the slot when absent. */
   get6(buf: Uint8Array, o: number, len: number): number {
-    return this.insertK6(this.probe6(buf, o, len), len);
+    const hv = this.key6(buf, o, len);
+    return this.insert6(this.k6, 0, len, hv, this.probe6(this.k6, 0, len, hv));
   }
 
-  /** The slot found by probe6 / probeK6 (r), or a new one for the key in k6 / k6Hash. */
-  private insertK6(r: number, len: number): number {
+  /** The slot found by probe6 (r) for the key at keys[ko..], or a new one for it when r < 0. */
+  private insert6(keys: Int32Array, ko: number, len: number, hv: number, r: number): number {
     if (r >= 0) return r;
     const idx = this.index;
-    const hv = this.k6Hash;
     const i = this.allocSlot();
     this.len[i] = len;
-    // Four stores, not addr6.set(k6, …): that is a builtin call costing ~160 instructions a prefix.
-    const k = this.k6;
+    // Four stores, not addr6.set(…): that is a builtin call costing ~160 instructions a prefix.
     const a = this.addr6;
-    a[i * 4] = k[0]!;
-    a[i * 4 + 1] = k[1]!;
-    a[i * 4 + 2] = k[2]!;
-    a[i * 4 + 3] = k[3]!;
+    a[i * 4] = keys[ko]!;
+    a[i * 4 + 1] = keys[ko + 1]!;
+    a[i * 4 + 2] = keys[ko + 2]!;
+    a[i * 4 + 3] = keys[ko + 3]!;
     if (idx === this.index) {
       const h = -1 - r;
       idx[h * 2] = i;
@@ -396,6 +381,12 @@ export class FamilyTable {
       this.fieldKey = new Int32Array(m * (this.family === 4 ? 1 : 4));
       this.fieldLen = new Uint8Array(m);
     }
+    // One function per family, alike in shape on purpose: each gets V8's whole inlining budget for
+    // its own helpers (with one function for both, hash6 and the IPv6 probe stayed calls).
+    return this.family === 4 ? this.resolve4(buf, start, end, addPath, create) : this.resolve6(buf, start, end, addPath, create);
+  }
+
+  private resolve4(buf: Uint8Array, start: number, end: number, addPath: boolean, create: boolean): number {
     const slots = this.fieldSlots;
     const ids = this.fieldIds;
     const hashes = this.fieldHash;
@@ -413,26 +404,14 @@ export class FamilyTable {
         o += 4;
       }
       const len = buf[o++]!;
-      let hv: number;
-      if (this.family === 4) {
-        let a = 0;
-        if (len > 0) a = buf[o++]! << 24;
-        if (len > 8) a |= buf[o++]! << 16;
-        if (len > 16) a |= buf[o++]! << 8;
-        if (len > 24) a |= buf[o++]!;
-        const addr = (len === 0 ? 0 : a & (0xffffffff << (32 - len))) >>> 0;
-        hv = hash4(addr, len);
-        keys[n] = addr;
-      } else {
-        this.words6(buf, o, len);
-        o += (len + 7) >> 3;
-        const k = this.k6;
-        hv = hash6(k[0]!, k[1]!, k[2]!, k[3]!, len);
-        keys[n * 4] = k[0]!;
-        keys[n * 4 + 1] = k[1]!;
-        keys[n * 4 + 2] = k[2]!;
-        keys[n * 4 + 3] = k[3]!;
-      }
+      let a = 0;
+      if (len > 0) a = buf[o++]! << 24;
+      if (len > 8) a |= buf[o++]! << 16;
+      if (len > 16) a |= buf[o++]! << 8;
+      if (len > 24) a |= buf[o++]!;
+      const addr = (len === 0 ? 0 : a & (0xffffffff << (32 - len))) >>> 0;
+      const hv = hash4(addr, len);
+      keys[n] = addr;
       touch ^= idx[(hv & mask) * 2]!;
       hashes[n] = hv;
       lens[n] = len;
@@ -440,22 +419,77 @@ export class FamilyTable {
       n++;
     }
     this.sink = touch;
-    if (this.family === 4) {
-      for (let k = 0; k < n; k++) {
-        const addr = keys[k]! >>> 0;
-        slots[k] = create ? this.get4h(addr, lens[k]!, hashes[k]!) : this.find4h(addr, lens[k]!, hashes[k]!);
+    for (let k = 0; k < n; k++) {
+      const addr = keys[k]! >>> 0;
+      slots[k] = create ? this.get4h(addr, lens[k]!, hashes[k]!) : this.find4h(addr, lens[k]!, hashes[k]!);
+    }
+    return n;
+  }
+
+  private resolve6(buf: Uint8Array, start: number, end: number, addPath: boolean, create: boolean): number {
+    const slots = this.fieldSlots;
+    const ids = this.fieldIds;
+    const hashes = this.fieldHash;
+    const keys = this.fieldKey;
+    const lens = this.fieldLen;
+    const idx = this.index;
+    const mask = this.indexMask;
+    let touch = 0;
+    let n = 0;
+    let o = start;
+    while (o < end) {
+      let id = 0;
+      if (addPath) {
+        id = ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
+        o += 4;
       }
-    } else {
-      const k6 = this.k6;
-      for (let k = 0; k < n; k++) {
-        k6[0] = keys[k * 4]!;
-        k6[1] = keys[k * 4 + 1]!;
-        k6[2] = keys[k * 4 + 2]!;
-        k6[3] = keys[k * 4 + 3]!;
-        this.k6Hash = hashes[k]!;
-        const r = this.probeK6(lens[k]!);
-        slots[k] = create ? this.insertK6(r, lens[k]!) : r < 0 ? -1 : r;
+      const len = buf[o++]!;
+      let w0 = 0;
+      let w1 = 0;
+      let w2 = 0;
+      let w3 = 0;
+      if (o + 16 <= buf.length) {
+        // Whole words, read past the prefix's own octets (into the next prefix or whatever follows
+        // in the buffer) and masked: no per-octet loop and no call, which V8 would not inline here.
+        if (len > 0) {
+          w0 = (buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!;
+          if (len < 32) w0 &= ~(-1 >>> len);
+          else if (len > 32) {
+            w1 = (buf[o + 4]! << 24) | (buf[o + 5]! << 16) | (buf[o + 6]! << 8) | buf[o + 7]!;
+            if (len < 64) w1 &= ~(-1 >>> (len - 32));
+            else if (len > 64) {
+              w2 = (buf[o + 8]! << 24) | (buf[o + 9]! << 16) | (buf[o + 10]! << 8) | buf[o + 11]!;
+              if (len < 96) w2 &= ~(-1 >>> (len - 64));
+              else if (len > 96) {
+                w3 = (buf[o + 12]! << 24) | (buf[o + 13]! << 16) | (buf[o + 14]! << 8) | buf[o + 15]!;
+                if (len < 128) w3 &= ~(-1 >>> (len - 96));
+              }
+            }
+          }
+        }
+      } else {
+        const nb = (len + 7) >> 3;
+        w0 = word6(buf, o, nb) & wordMask(len);
+        w1 = word6(buf, o + 4, nb - 4) & wordMask(len - 32);
+        w2 = word6(buf, o + 8, nb - 8) & wordMask(len - 64);
+        w3 = word6(buf, o + 12, nb - 12) & wordMask(len - 96);
       }
+      o += (len + 7) >> 3;
+      const hv = hash6(w0, w1, w2, w3, len);
+      keys[n * 4] = w0;
+      keys[n * 4 + 1] = w1;
+      keys[n * 4 + 2] = w2;
+      keys[n * 4 + 3] = w3;
+      touch ^= idx[(hv & mask) * 2]!;
+      hashes[n] = hv;
+      lens[n] = len;
+      ids[n] = id;
+      n++;
+    }
+    this.sink = touch;
+    for (let k = 0; k < n; k++) {
+      const r = this.probe6(keys, k * 4, lens[k]!, hashes[k]!);
+      slots[k] = create ? this.insert6(keys, k * 4, lens[k]!, hashes[k]!, r) : r < 0 ? -1 : r;
     }
     return n;
   }
@@ -488,7 +522,8 @@ export class FamilyTable {
     this.bestAttrs[i] = -1;
     this.flags[i] = 0;
     this.count--;
-    this.freeList.push(i);
+    if (this.freeCount === this.freeSlots.length) this.freeSlots = grow(this.freeSlots, this.freeCount * 2);
+    this.freeSlots[this.freeCount++] = i;
   }
 
   /** Network octets of a slot (4 or 16, zero-filled past the prefix). */
@@ -516,6 +551,16 @@ export class FamilyTable {
     for (let j = 0; j < 4; j++) v = (v << 32n) | BigInt(this.addr6[i * 4 + j]! >>> 0);
     return { family: 6, addr: v, len: this.len[i]! };
   }
+}
+
+/** The big-endian 32-bit word of the `n` octets at buf[o..] (fewer than four: zero-filled; none: 0). */
+function word6(buf: Uint8Array, o: number, n: number): number {
+  if (n >= 4) return (buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!;
+  if (n <= 0) return 0;
+  let v = buf[o]! << 24;
+  if (n > 1) v |= buf[o + 1]! << 16;
+  if (n > 2) v |= buf[o + 2]! << 8;
+  return v;
 }
 
 /** The network bits of a 32-bit word that starts `bits` bits into a prefix of that length. */

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/index.js';
 import type { BestPathEvent } from '../../../src/bgp/rib/index.js';
-import { IPV4_UNICAST, makeContext, parseDotted } from '../../../src/bgp/wire/index.js';
-import { LOCAL_AS, announce, attrs, ebgp, feed, ibgp, rib, withdraw } from './helpers.js';
+import { IPV4_UNICAST, encode, makeContext, parseDotted, prefix } from '../../../src/bgp/wire/index.js';
+import { CTX4, LOCAL_AS, announce, attrs, drain, ebgp, feed, ibgp, rib, scan, withdraw } from './helpers.js';
 
 describe('Adj-RIB-In and Loc-RIB', () => {
   it('announces, replaces (implicit withdraw) and withdraws, for IPv4 and IPv6', () => {
@@ -180,6 +180,38 @@ describe('best-path events', () => {
     expect(b).toMatchObject({ prefix: '10.0.1.0/24', best: null, nextHops: [] });
 
     expect(r.snapshot().map((e) => [e.prefix, e.best?.peerId])).toEqual([['10.0.0.0/24', 2]]);
+  });
+
+  it('a new prefix is decided as it is announced; repeated in its field, pending in the batch or under ADD-PATH, the batch decides it once', () => {
+    const ctxAp = makeContext({ as4: true, addPath: new Set([IPV4_UNICAST]) });
+    const r = rib();
+    const batches: BestPathEvent[][] = [];
+    r.onBestChange((evs) => batches.push(evs));
+    r.peerUp(ebgp(1), () => {});
+    r.peerUp(ibgp(2, { receiveCtx: ctxAp }), () => {});
+    r.peerUp(ibgp(9), () => {});
+    drain(r, 9);
+    const changes0 = r.bestChanges;
+    // The same new prefix twice in one NLRI field: one path, one event, one route out.
+    feed(r, 1, announce(['10.0.0.0/24', '10.0.0.0/24', '10.0.1.0/24'], attrs({ asPath: [65101], nextHop: '198.51.100.1' })));
+    expect(r.routes('10.0.0.0/24')).toHaveLength(1);
+    expect(batches.at(-1)!.map((e) => e.prefix)).toEqual(['10.0.0.0/24', '10.0.1.0/24']);
+    expect(r.stats().peers.find((p) => p.id === 1)!.accepted).toBe(2);
+    expect(r.bestChanges - changes0).toBe(2);
+    expect([...drain(r, 9).announced.keys()].sort()).toEqual(['10.0.0.0/24', '10.0.1.0/24']);
+    // Withdrawn and announced again in one UPDATE: pending in the batch, so decided with it.
+    const buf = new Uint8Array(4096);
+    const len = encode({ type: 'UPDATE', withdrawn: [prefix('10.0.1.0/24')], attributes: attrs({ asPath: [65101, 65200], nextHop: '198.51.100.1' }), nlri: [prefix('10.0.1.0/24')] }, buf, 0, CTX4);
+    feed(r, 1, [scan(buf.subarray(0, len))]);
+    expect(batches.at(-1)!.map((e) => [e.prefix, e.best?.asPath])).toEqual([['10.0.1.0/24', '65101 65200']]);
+    expect(r.routes('10.0.1.0/24')).toHaveLength(1);
+    expect(drain(r, 9).announced.get('10.0.1.0/24')).toBeDefined();
+    // A new prefix under two ADD-PATH ids in one field: decided once, with both paths in view.
+    const before = batches.length;
+    feed(r, 2, announce(['10.0.2.0/24', '10.0.2.0/24'], attrs({ nextHop: '192.0.2.10' }), ctxAp, [2, 1]));
+    expect(batches.length - before).toBe(1);
+    expect(batches.at(-1)!.map((e) => [e.prefix, e.best?.reason])).toEqual([['10.0.2.0/24', 'lower-path-id']]);
+    expect(r.routes('10.0.2.0/24')).toHaveLength(2);
   });
 
   it('originate / withdrawOriginated', () => {

@@ -153,6 +153,34 @@ describe('FamilyTable prefix index', () => {
     }
   });
 
+  it('resolveField reads IPv6 keys as get6 does: every length, host bits set, octets after the field or none', () => {
+    // resolveField reads whole words past a prefix's own octets while 16 remain in the buffer and
+    // octet by octet near its end; both must give the key that get6 gives for the same octets.
+    const pfx = fc.record({ octets: fc.uint8Array({ minLength: 16, maxLength: 16 }), len: fc.integer({ min: 0, max: 128 }) });
+    fc.assert(
+      fc.property(fc.array(pfx, { minLength: 1, maxLength: 12 }), fc.uint8Array({ maxLength: 20 }), (list, tail) => {
+        const buf = new Uint8Array(list.length * 17 + tail.length);
+        let o = 0;
+        for (const p of list) {
+          const n = (p.len + 7) >> 3;
+          buf[o++] = p.len;
+          buf.set(p.octets.subarray(0, n), o);
+          o += n;
+        }
+        const end = o;
+        buf.set(tail, end);
+        const bulk = new FamilyTable(6);
+        const n = bulk.resolveField(buf.subarray(0, end + tail.length), 0, end, false, true);
+        const one = new FamilyTable(6);
+        const expected = list.map((p) => one.format(one.get6(p.octets, 0, p.len)));
+        expect([...bulk.fieldSlots.subarray(0, n)].map((x) => bulk.format(x))).toEqual(expected);
+        expect(bulk.count).toBe(new Set(expected).size);
+        for (const p of list) expect(bulk.find6(p.octets, 0, p.len)).toBeGreaterThanOrEqual(0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('resolveField keeps every prefix of a field longer than its buffers, the index rehashed midway', () => {
     // 3,000 prefixes in one field (buffers start at 1,024; the index of a fresh table grows past
     // 1,024 slots), in a scrambled order, every 7th one repeated from earlier in the field.
