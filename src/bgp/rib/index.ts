@@ -1024,34 +1024,45 @@ export class Rib implements RibPort {
     const slots = ft.fieldSlots;
     const ids = ft.fieldIds;
     const peerId = ps.desc.id;
+    const aid = a.id;
+    const fam = ft.family;
+    const fam8 = fam | 0;
     const listening = this.listeners.size > 0;
+    // Booleans and constants in locals: V8 would test the parameter's type on every prefix.
+    const general = addPath === true;
+    const touched = PrefixFlag.TOUCHED;
+    // Room for every prefix's record first, so the record arrays stay put through the loop (and
+    // through announce() too). The prefix arrays do not move here: only a new slot grows them.
+    const P = ft.paths;
+    P.reserve(n);
+    const { peer, pathId, attrs, flags: pflags, prefix, fam: pfam, next } = P;
+    const { head, best, bestAttrs, bestPeer, flags } = ft;
     let outs: FamilyOuts | null = null;
     let fresh = 0;
     for (let k = 0; k < n; k++) {
       const slot = slots[k]!;
-      if (addPath || ft.head[slot] !== -1 || ft.best[slot] !== -1 || (ft.flags[slot]! & PrefixFlag.TOUCHED) !== 0) {
+      // No path and not touched: the last decision (or allocSlot) left it with no best, reason 0
+      // and no BEST_STALE, so only the best path fields below need writing.
+      if (general || head[slot] !== -1 || (flags[slot]! & touched) !== 0) {
         this.announce(ft, slot, peerId, ids[k]!, a, ps);
         continue;
       }
-      const P = ft.paths;
-      const p = P.alloc();
-      P.peer[p] = peerId;
-      P.pathId[p] = ids[k]!;
-      P.attrs[p] = a.id;
-      P.flags[p] = 0;
-      P.prefix[p] = slot;
-      P.fam[p] = ft.family;
-      P.next[p] = -1;
-      ft.head[slot] = p;
-      ft.best[slot] = p;
-      ft.reason[slot] = 0;
-      ft.bestAttrs[slot] = a.id;
-      ft.bestPeer[slot] = peerId;
-      ft.flags[slot] = ft.flags[slot]! & ~PrefixFlag.BEST_STALE;
+      const p = P.take();
+      peer[p] = peerId;
+      pathId[p] = ids[k]!;
+      attrs[p] = aid;
+      pflags[p] = 0;
+      prefix[p] = slot;
+      pfam[p] = fam8;
+      next[p] = -1;
+      head[slot] = p;
+      best[slot] = p;
+      bestAttrs[slot] = aid;
+      bestPeer[slot] = peerId;
       fresh++;
       if (listening) this.events.push(this.event(ft, slot));
-      outs ??= this.familyOuts(ft.family);
-      this.queueExports(outs, ft, slot, true, p, peerId);
+      outs ??= this.familyOuts(fam, peerId);
+      if (outs.outs.length > 0) this.queueExports(outs, ft, slot, true, p, peerId);
     }
     if (fresh > 0) {
       this.store.ref(a, fresh);
@@ -1254,13 +1265,19 @@ export class Rib implements RibPort {
 
   // ---- export ----
 
-  /** The Adj-RIB-Outs of a family, with the peer owning each. */
-  private familyOuts(family: 4 | 6): FamilyOuts {
+  /**
+   * The Adj-RIB-Outs of a family, with the peer owning each. With `from`, for routes that peer
+   * sends: its own Adj-RIB-Out is left out while its array is still empty (length 0, as for a
+   * peer that came up before the table had any prefix): no route goes back to its sender and
+   * there is nothing to withdraw from it. Not under ADD-PATH, whose exports are queued regardless.
+   */
+  private familyOuts(family: 4 | 6, from = -1): FamilyOuts {
     const outs: OutFamily[] = [];
     const owners: PeerState[] = [];
     for (const peer of this.upPeers) {
       for (const of of peer.out) {
         if (of.family !== family) continue;
+        if (peer.desc.id === from && !of.addPath && of.adj.length === 0) continue;
         outs.push(of);
         owners.push(peer);
       }

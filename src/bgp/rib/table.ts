@@ -25,7 +25,9 @@ export class PathStore {
   cap: number;
   hi = 0;
   count = 0;
-  private readonly freeList: number[] = [];
+  /** Freed records, a stack: freeRecs[0 .. freeCount). */
+  private freeRecs = new Int32Array(64);
+  private freeCount = 0;
   peer: Uint16Array;
   pathId: Uint32Array;
   attrs: Int32Array;
@@ -47,27 +49,39 @@ export class PathStore {
   }
 
   alloc(): number {
+    if (this.freeCount === 0 && this.hi === this.cap) this.reserve(1);
+    return this.take();
+  }
+
+  /**
+   * Makes room for `n` more records, so that the next `n` alloc / take calls move no array: a
+   * caller may hold the arrays in locals meanwhile.
+   */
+  reserve(n: number): void {
+    if (this.freeCount + this.cap - this.hi >= n) return;
+    let c = this.cap * 2;
+    while (this.freeCount + c - this.hi < n) c *= 2;
+    this.peer = grow(this.peer, c);
+    this.pathId = grow(this.pathId, c);
+    this.attrs = grow(this.attrs, c);
+    this.flags = grow(this.flags, c);
+    this.next = grow(this.next, c);
+    this.prefix = grow(this.prefix, c);
+    this.fam = grow(this.fam, c);
+    this.cap = c;
+  }
+
+  /** A record from the room `reserve` made. */
+  take(): number {
     this.count++;
-    const f = this.freeList.pop();
-    if (f !== undefined) return f;
-    if (this.hi === this.cap) {
-      const n = this.cap * 2;
-      this.peer = grow(this.peer, n);
-      this.pathId = grow(this.pathId, n);
-      this.attrs = grow(this.attrs, n);
-      this.flags = grow(this.flags, n);
-      this.next = grow(this.next, n);
-      this.prefix = grow(this.prefix, n);
-      this.fam = grow(this.fam, n);
-      this.cap = n;
-    }
-    return this.hi++;
+    return this.freeCount > 0 ? this.freeRecs[--this.freeCount]! : this.hi++;
   }
 
   release(i: number): void {
     this.count--;
     this.fam[i] = 0;
-    this.freeList.push(i);
+    if (this.freeCount === this.freeRecs.length) this.freeRecs = grow(this.freeRecs, this.freeCount * 2);
+    this.freeRecs[this.freeCount++] = i;
   }
 }
 
@@ -387,6 +401,9 @@ export class FamilyTable {
   }
 
   private resolve4(buf: Uint8Array, start: number, end: number, addPath: boolean, create: boolean): number {
+    // Booleans in locals: V8 would test each parameter's type on every prefix.
+    const ap = addPath === true;
+    const cr = create === true;
     const slots = this.fieldSlots;
     const ids = this.fieldIds;
     const hashes = this.fieldHash;
@@ -399,7 +416,7 @@ export class FamilyTable {
     let o = start;
     while (o < end) {
       let id = 0;
-      if (addPath) {
+      if (ap) {
         id = ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
         o += 4;
       }
@@ -421,12 +438,15 @@ export class FamilyTable {
     this.sink = touch;
     for (let k = 0; k < n; k++) {
       const addr = keys[k]! >>> 0;
-      slots[k] = create ? this.get4h(addr, lens[k]!, hashes[k]!) : this.find4h(addr, lens[k]!, hashes[k]!);
+      slots[k] = cr ? this.get4h(addr, lens[k]!, hashes[k]!) : this.find4h(addr, lens[k]!, hashes[k]!);
     }
     return n;
   }
 
   private resolve6(buf: Uint8Array, start: number, end: number, addPath: boolean, create: boolean): number {
+    // Booleans in locals: V8 would test each parameter's type on every prefix.
+    const ap = addPath === true;
+    const cr = create === true;
     const slots = this.fieldSlots;
     const ids = this.fieldIds;
     const hashes = this.fieldHash;
@@ -439,7 +459,7 @@ export class FamilyTable {
     let o = start;
     while (o < end) {
       let id = 0;
-      if (addPath) {
+      if (ap) {
         id = ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
         o += 4;
       }
@@ -489,7 +509,7 @@ export class FamilyTable {
     this.sink = touch;
     for (let k = 0; k < n; k++) {
       const r = this.probe6(keys, k * 4, lens[k]!, hashes[k]!);
-      slots[k] = create ? this.insert6(keys, k * 4, lens[k]!, hashes[k]!, r) : r < 0 ? -1 : r;
+      slots[k] = cr ? this.insert6(keys, k * 4, lens[k]!, hashes[k]!, r) : r < 0 ? -1 : r;
     }
     return n;
   }
