@@ -224,9 +224,9 @@ export class FamilyTable {
       if (i === -1) continue;
       const hv = old[p + 1]!;
       let h = hv & mask;
-      while (idx[h * 2] !== -1) h = (h + 1) & mask;
-      idx[h * 2] = i;
-      idx[h * 2 + 1] = hv;
+      while (idx[h << 1] !== -1) h = (h + 1) & mask;
+      idx[h << 1] = i;
+      idx[(h << 1) | 1] = hv;
     }
     this.index = idx;
     this.indexMask = mask;
@@ -237,9 +237,9 @@ export class FamilyTable {
     const idx = this.index;
     const mask = this.indexMask;
     let h = hv & mask;
-    while (idx[h * 2] !== -1) h = (h + 1) & mask;
-    idx[h * 2] = i;
-    idx[h * 2 + 1] = hv;
+    while (idx[h << 1] !== -1) h = (h + 1) & mask;
+    idx[h << 1] = i;
+    idx[(h << 1) | 1] = hv;
   }
 
   /** Removes slot i from the index (Knuth's algorithm R: later entries of the run move back). */
@@ -247,20 +247,20 @@ export class FamilyTable {
     const idx = this.index;
     const mask = this.indexMask;
     let h = this.keyHash(i) & mask;
-    while (idx[h * 2] !== i) h = (h + 1) & mask;
+    while (idx[h << 1] !== i) h = (h + 1) & mask;
     let j = h;
     for (;;) {
       j = (j + 1) & mask;
-      const s = idx[j * 2]!;
+      const s = idx[j << 1]!;
       if (s === -1) break;
-      const k = idx[j * 2 + 1]! & mask;
+      const k = idx[(j << 1) | 1]! & mask;
       // s may move to the hole at h unless its home lies cyclically in (h, j].
       if (h <= j ? h < k && k <= j : h < k || k <= j) continue;
-      idx[h * 2] = s;
-      idx[h * 2 + 1] = idx[j * 2 + 1]!;
+      idx[h << 1] = s;
+      idx[(h << 1) | 1] = idx[(j << 1) | 1]!;
       h = j;
     }
-    idx[h * 2] = -1;
+    idx[h << 1] = -1;
   }
 
   /** The slot of addr/len (addr unsigned, host bits clear), or -1. */
@@ -273,9 +273,9 @@ export class FamilyTable {
     const idx = this.index;
     const mask = this.indexMask;
     for (let h = hv & mask; ; h = (h + 1) & mask) {
-      const i = idx[h * 2]!;
+      const i = idx[h << 1]!;
       if (i === -1) return -1;
-      if (idx[h * 2 + 1] === hv && this.addr4[i] === addr && this.len[i] === len) return i;
+      if (idx[(h << 1) | 1] === hv && this.addr4[i] === addr && this.len[i] === len) return i;
     }
   }
 
@@ -290,17 +290,17 @@ export class FamilyTable {
     const mask = this.indexMask;
     let h = hv & mask;
     for (;;) {
-      const i = idx[h * 2]!;
+      const i = idx[h << 1]!;
       if (i === -1) break;
-      if (idx[h * 2 + 1] === hv && this.addr4[i] === addr && this.len[i] === len) return i;
+      if (idx[(h << 1) | 1] === hv && this.addr4[i] === addr && this.len[i] === len) return i;
       h = (h + 1) & mask;
     }
     const i = this.allocSlot();
     this.len[i] = len;
     this.addr4[i] = addr;
     if (idx === this.index) {
-      idx[h * 2] = i;
-      idx[h * 2 + 1] = hv;
+      idx[h << 1] = i;
+      idx[(h << 1) | 1] = hv;
     } else this.place(i, hv); // allocSlot rehashed
     return i;
   }
@@ -318,10 +318,10 @@ export class FamilyTable {
     const idx = this.index;
     const mask = this.indexMask;
     for (let h = hv & mask; ; h = (h + 1) & mask) {
-      const i = idx[h * 2]!;
+      const i = idx[h << 1]!;
       if (i === -1) return -1 - h;
       const w = i * 4;
-      if (idx[h * 2 + 1] === hv && a[w] === w0 && a[w + 1] === w1 && a[w + 2] === w2 && a[w + 3] === w3 && this.len[i] === len) return i;
+      if (idx[(h << 1) | 1] === hv && a[w] === w0 && a[w + 1] === w1 && a[w + 2] === w2 && a[w + 3] === w3 && this.len[i] === len) return i;
     }
   }
 
@@ -366,8 +366,8 @@ export class FamilyTable {
     a[i * 4 + 3] = keys[ko + 3]!;
     if (idx === this.index) {
       const h = -1 - r;
-      idx[h * 2] = i;
-      idx[h * 2 + 1] = hv;
+      idx[h << 1] = i;
+      idx[(h << 1) | 1] = hv;
     } else this.place(i, hv); // allocSlot rehashed
     return i;
   }
@@ -429,7 +429,7 @@ export class FamilyTable {
       const addr = (len === 0 ? 0 : a & (0xffffffff << (32 - len))) >>> 0;
       const hv = hash4(addr, len);
       keys[n] = addr;
-      touch ^= idx[(hv & mask) * 2]!;
+      touch ^= idx[(hv & mask) << 1]!;
       hashes[n] = hv;
       lens[n] = len;
       ids[n] = id;
@@ -500,7 +500,7 @@ export class FamilyTable {
       keys[n * 4 + 1] = w1;
       keys[n * 4 + 2] = w2;
       keys[n * 4 + 3] = w3;
-      touch ^= idx[(hv & mask) * 2]!;
+      touch ^= idx[(hv & mask) << 1]!;
       hashes[n] = hv;
       lens[n] = len;
       ids[n] = id;
