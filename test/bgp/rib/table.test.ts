@@ -107,8 +107,11 @@ describe('FamilyTable prefix index', () => {
     fc.assert(fc.property(fewOps(16), (list) => check(6, list)), { numRuns: 2000 });
   });
 
-  it('keeps 200,000 sequential prefixes apart through growth and frees every other one', () => {
-    const ft = new FamilyTable(4);
+  it.each([
+    ['a default table', undefined],
+    ['a reserved one (index sized for half of it at once), grown past the reservation', 65_536],
+  ])('keeps 200,000 sequential prefixes apart through growth and frees every other one: %s', (_, reserve) => {
+    const ft = new FamilyTable(4, reserve);
     const n = 200_000;
     const slots = new Int32Array(n);
     for (let i = 0; i < n; i++) slots[i] = ft.get4((0x0a000000 + i * 256) >>> 0, 24);
