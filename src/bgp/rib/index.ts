@@ -1026,7 +1026,8 @@ export class Rib implements RibPort {
     const peerId = ps.desc.id;
     const aid = a.id;
     const fam = ft.family;
-    const fam8 = fam | 0;
+    // An int32 for the Uint8Array store: V8 would convert the field's value on every prefix.
+    const famCode = fam | 0;
     const listening = this.listeners.size > 0;
     // Booleans and constants in locals: V8 would test the parameter's type on every prefix.
     const general = addPath === true;
@@ -1053,7 +1054,7 @@ export class Rib implements RibPort {
       attrs[p] = aid;
       pflags[p] = 0;
       prefix[p] = slot;
-      pfam[p] = fam8;
+      pfam[p] = famCode;
       next[p] = -1;
       head[slot] = p;
       best[slot] = p;
