@@ -84,8 +84,10 @@ export interface RibOptions {
 
 /**
  * A full Internet table without growing: 1,048,576 IPv4 and 262,144 IPv6 (about 1.0M and 0.23M
- * prefixes in 2026). Costs a RIB about 1 MB resident, but ~12 ms to make (mapping the arrays and
- * the collections V8's external-memory accounting starts), so only a daemon asks for it.
+ * prefixes in 2026). Costs a RIB about 13 MB resident (the prefix index, made at full size and
+ * filled; the other arrays are address space until used) and ~14 ms to make (filling the index,
+ * mapping the arrays, the collections V8's external-memory accounting starts), so only a daemon
+ * asks for it.
  */
 export const FULL_TABLE_RESERVE = { v4: 1 << 20, v6: 1 << 18 } as const;
 

@@ -495,11 +495,13 @@ export class FamilyTable {
           }
         }
       } else {
-        const nb = (len + 7) >> 3;
-        w0 = word6(buf, o, nb) & wordMask(len);
-        w1 = word6(buf, o + 4, nb - 4) & wordMask(len - 32);
-        w2 = word6(buf, o + 8, nb - 8) & wordMask(len - 64);
-        w3 = word6(buf, o + 12, nb - 12) & wordMask(len - 96);
+        // Near the buffer's end: octet by octet, as find6 / get6 read a key.
+        this.key6(buf, o, len);
+        const k = this.k6;
+        w0 = k[0]!;
+        w1 = k[1]!;
+        w2 = k[2]!;
+        w3 = k[3]!;
       }
       o += (len + 7) >> 3;
       const hv = hash6(w0, w1, w2, w3, len);
